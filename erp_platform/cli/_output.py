@@ -1,0 +1,61 @@
+"""Rendering command results: JSON for machines (``--json``), rich tables for people."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from erp_platform._platform import Platform
+
+console = Console()
+
+
+def _default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on standard output (plain print: no markup, no wrapping)."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    elif isinstance(data, list):
+        data = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in data]
+    print(json.dumps(data, indent=2, sort_keys=True, default=_default))
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+def print_fields(title: str, fields: dict[str, object]) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in fields.items():
+        table.add_row(key, "" if value is None else str(value))
+    console.print(table)
+
+
+@contextmanager
+def platform(*, initialised: bool = True) -> Iterator[Platform]:
+    """The platform for one command; by default refuses to run before ``erp init``."""
+    with Platform(application_name="erp-cli") as plat:
+        if initialised:
+            plat.require_initialised()
+        yield plat

@@ -1,0 +1,136 @@
+"""Platform settings from the environment (prefix ``ERP_``), validated once at start.
+
+A bad setting fails with the setting's environment variable name and how to fix it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from erp_platform._errors import ConfigurationError
+
+_DB_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
+_KEYGEN_HINT = (
+    'generate one with: python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
+)
+
+
+class Settings(BaseSettings):
+    """All platform settings. Construct with :func:`load_settings` to get clear errors."""
+
+    model_config = SettingsConfigDict(env_prefix="ERP_", extra="ignore", frozen=True)
+
+    home: Path = Field(Path(".erp"), description="state folder: embedded database, objects, key file, caches")
+    database_url: str | None = Field(
+        None, description="PostgreSQL URL; unset starts (or reuses) an embedded server under ERP_HOME"
+    )
+    object_store_url: str | None = Field(
+        None, description="file:///path or s3://bucket/prefix; unset uses file://ERP_HOME/objects"
+    )
+    s3_endpoint_url: str | None = Field(None, description="S3 endpoint (MinIO, moto); unset uses AWS")
+    s3_region: str = Field("us-east-1", description="S3 region")
+    vault_addr: str | None = Field(None, description="Vault address; when set, credentials live in Vault KV v2")
+    vault_token: SecretStr | None = Field(None, description="Vault token (required with ERP_VAULT_ADDR)")
+    vault_mount: str = Field("secret", description="Vault KV v2 mount point")
+    master_key: SecretStr | None = Field(
+        None, description="urlsafe-base64 32-byte key for the local credential store; unset: a key file"
+    )
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in _DB_SCHEMES:
+            raise ValueError(
+                f"scheme {scheme!r} is not PostgreSQL; use postgresql://user@host:5432/dbname, "
+                "or unset it to use the embedded server"
+            )
+        return value
+
+    @field_validator("object_store_url")
+    @classmethod
+    def _check_object_store_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme == "file":
+            if not parts.path:
+                raise ValueError("file:// URL has no path; use file:///absolute/path")
+            return value
+        if parts.scheme == "s3":
+            if not parts.netloc:
+                raise ValueError("s3:// URL has no bucket; use s3://bucket/optional/prefix")
+            return value
+        raise ValueError(f"scheme {parts.scheme!r} is not supported; use file:///path or s3://bucket/prefix")
+
+    @field_validator("vault_addr", "s3_endpoint_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("not an http(s) URL; use e.g. https://vault.example.com:8200")
+        return value.rstrip("/")
+
+    @field_validator("master_key")
+    @classmethod
+    def _check_master_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(value.get_secret_value().encode("ascii"))
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            raise ValueError(f"not urlsafe base64; {_KEYGEN_HINT}") from None
+        if len(raw) != 32:
+            raise ValueError(f"decodes to {len(raw)} bytes, 32 are needed; {_KEYGEN_HINT}") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    def check_consistency(self) -> None:
+        """Cross-field rules (Vault needs a token)."""
+        if self.vault_addr and self.vault_token is None:
+            raise ConfigurationError(
+                "ERP_VAULT_TOKEN is not set but ERP_VAULT_ADDR is: set ERP_VAULT_TOKEN to a Vault token "
+                "allowed to read and write the KV v2 mount, or unset ERP_VAULT_ADDR to use the local "
+                "encrypted credential store"
+            )
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def effective_object_store_url(self) -> str:
+        return self.object_store_url or (self.resolved_home / "objects").as_uri()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and overrides); raise ConfigurationError naming the setting."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"ERP_{field.upper()}: {msg}")
+        raise ConfigurationError("invalid setting: " + "; ".join(lines)) from None
+    settings.check_consistency()
+    return settings

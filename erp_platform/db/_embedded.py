@@ -1,0 +1,58 @@
+"""The embedded PostgreSQL server (``pgserver``) used when ERP_DATABASE_URL is unset.
+
+The server is started once under ``ERP_HOME/pgdata`` and left running, so later commands reuse it.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from erp_platform._errors import ConfigurationError
+
+_log = logging.getLogger(__name__)
+EMBEDDED_DBNAME = "erp"
+
+
+def embedded_database_url(home: Path) -> str:
+    """Start (or reuse) the embedded server and return the URL of its ``erp`` database."""
+    server_url = _start(home / "pgdata")
+    _ensure_database(server_url, EMBEDDED_DBNAME)
+    parts = urlsplit(server_url)
+    return f"postgresql://postgres@/{EMBEDDED_DBNAME}?{parts.query}"
+
+
+def _start(pgdata: Path) -> str:
+    try:
+        import pgserver
+    except ImportError as exc:  # pragma: no cover - pgserver is a runtime dependency
+        raise ConfigurationError(
+            "ERP_DATABASE_URL is unset and the embedded server package is missing: install pgserver "
+            "(pip install pgserver) or set ERP_DATABASE_URL"
+        ) from exc
+    pgdata.mkdir(parents=True, exist_ok=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = pgserver.get_server(pgdata, cleanup_mode=None)
+    except Exception as exc:
+        raise ConfigurationError(
+            f"could not start the embedded PostgreSQL server in {pgdata}: {exc}; check that the folder is "
+            "writable (ERP_HOME), or set ERP_DATABASE_URL to an existing server"
+        ) from exc
+    url: str = server.get_uri()
+    _log.debug("embedded postgres at %s", url)
+    return url
+
+
+def _ensure_database(server_url: str, dbname: str) -> None:
+    import psycopg
+
+    query = dict(p.split("=", 1) for p in urlsplit(server_url).query.split("&") if "=" in p)
+    with psycopg.connect(host=unquote(query.get("host", "")), user="postgres", dbname="postgres",
+                         autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{dbname}"')

@@ -1,0 +1,71 @@
+"""What one SDK version is granted by the host. Everything is denied until the manifest grants it."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AuthScheme(str, Enum):
+    NONE = "none"
+    BEARER = "bearer"  # Authorization: Bearer <secret>
+    API_KEY_HEADER = "api_key_header"  # <header_name>: <secret>
+    API_KEY_QUERY = "api_key_query"  # ?<param_name>=<secret>
+    BASIC = "basic"  # Authorization: Basic base64(<username secret>:<password secret>)
+
+
+class AuthConfig(BaseModel):
+    """How the host authenticates requests. Names refer to the tenant's credential store, never values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scheme: AuthScheme = AuthScheme.NONE
+    credential: str | None = Field(None, description="credential name holding the token / key / password")
+    username_credential: str | None = Field(None, description="basic auth: credential holding the user name")
+    header_name: str | None = Field(None, description="api_key_header: header to put the key in")
+    param_name: str | None = Field(None, description="api_key_query: query parameter to put the key in")
+
+
+class HeaderSource(BaseModel):
+    """A header the ERP requires on every request and where the host takes its value from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    credential: str | None = Field(None, description="take the value from this credential (host-added)")
+    value: str | None = Field(None, description="constant value (non-secret)")
+
+
+class SandboxLimits(BaseModel):
+    """Resource limits for one guest instance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fuel: int = Field(2_000_000_000, description="wasm fuel per call (instructions, roughly)")
+    memory_bytes: int = Field(256 * 1024 * 1024, description="linear memory cap per instance")
+    deadline_seconds: float = Field(60.0, description="wall-clock deadline per call")
+    max_output_bytes: int = Field(32 * 1024 * 1024, description="cap on the guest's result text")
+    max_response_bytes: int = Field(64 * 1024 * 1024, description="cap on one HTTP response body")
+    request_timeout_seconds: float = Field(30.0, description="timeout of one HTTP request")
+    max_requests_per_call: int = Field(50, description="HTTP requests one execute() may make")
+    max_retries: int = Field(4, description="retries of 429 / 5xx / connection errors")
+    max_retry_after_seconds: float = Field(30.0, description="longest Retry-After the host honours")
+    max_log_lines: int = Field(200, description="log lines kept per call")
+
+
+class SdkManifest(BaseModel):
+    """Capabilities granted to one SDK version: network reach, auth, headers, limits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant: str
+    sdk_name: str
+    sdk_version: int
+    base_url: str
+    allowed_domains: tuple[str, ...] = Field(
+        (), description="host names (exact, or '*.example.com' for subdomains) the guest may reach"
+    )
+    auth: AuthConfig = AuthConfig()
+    required_headers: tuple[HeaderSource, ...] = ()
+    limits: SandboxLimits = SandboxLimits()
