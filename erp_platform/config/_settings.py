@@ -72,15 +72,15 @@ class Settings(BaseSettings):
             return value
         raise ValueError(f"scheme {parts.scheme!r} is not supported; use file:///path or s3://bucket/prefix")
 
-    @field_validator("vault_addr", "s3_endpoint_url")
+    @field_validator("vault_addr")
     @classmethod
-    def _check_http_url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("not an http(s) URL; use e.g. https://vault.example.com:8200")
-        return value.rstrip("/")
+    def _check_vault_addr(cls, value: str | None) -> str | None:
+        return _http_url(value, "https://vault.example.com:8200")
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _check_s3_endpoint(cls, value: str | None) -> str | None:
+        return _http_url(value, "http://127.0.0.1:9000")
 
     @field_validator("master_key")
     @classmethod
@@ -119,6 +119,15 @@ class Settings(BaseSettings):
     @property
     def effective_object_store_url(self) -> str:
         return self.object_store_url or (self.resolved_home / "objects").as_uri()
+
+
+def _http_url(value: str | None, example: str) -> str | None:
+    if value is None or value == "":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an http(s) URL; use e.g. {example}")
+    return value.rstrip("/")
 
 
 def load_settings(**overrides: object) -> Settings:

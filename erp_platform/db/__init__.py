@@ -1,6 +1,6 @@
 """Database access: engines, the embedded server, and safe identifiers."""
 
-from erp_platform.db._embedded import embedded_database_url
+from erp_platform.db._embedded import embedded_database_url, embedded_server_pid, stop_embedded_server
 from erp_platform.db._engine import database_url, make_engine, sqlalchemy_url
 from erp_platform.db._identifiers import (
     IDENTIFIER_RULE,
@@ -17,9 +17,11 @@ __all__ = [
     "SLUG_RULE",
     "database_url",
     "embedded_database_url",
+    "embedded_server_pid",
     "make_engine",
     "quote_ident",
     "sqlalchemy_url",
+    "stop_embedded_server",
     "tenant_role",
     "tenant_schema",
     "validate_identifier",

@@ -56,3 +56,37 @@ def _ensure_database(server_url: str, dbname: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{dbname}"')
+
+
+def embedded_server_pid(home: Path) -> int | None:
+    """PID of the embedded server's postmaster when it is running, else None."""
+    try:
+        from pgserver.utils import PostmasterInfo
+    except ImportError:  # pragma: no cover
+        return None
+    info = PostmasterInfo.read_from_pgdata(home / "pgdata")
+    if info is None or not info.is_running():
+        return None
+    pid = info.pid
+    return int(pid) if pid is not None else None
+
+
+def stop_embedded_server(home: Path, *, timeout: float = 20.0) -> bool:
+    """Stop the embedded server (fast shutdown); True when it was running and has stopped."""
+    import os
+    import signal
+    import time
+
+    pid = embedded_server_pid(home)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGINT)  # PostgreSQL "fast" shutdown
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGQUIT)
+    return True

@@ -1,0 +1,73 @@
+"""``erp dev`` (the local stack) and ``erp workspace sync`` (workspace.yaml from the registry)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from erp_platform.cli._app import app
+from erp_platform.cli._output import console, platform, print_json
+from erp_platform.registry import migrate
+
+
+
+def install_stop_signals() -> None:
+    """Turn SIGTERM and SIGHUP into KeyboardInterrupt so `finally` blocks stop what we started."""
+    import signal
+
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
+
+
+workspace_app = typer.Typer(help="Dagster workspace: one code location per tenant.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+
+
+@workspace_app.command("sync")
+def workspace_sync(
+    path: Path = typer.Option(Path("workspace.yaml"), "--path", help="file to write"),
+    mode: str = typer.Option("module", "--mode", help="module (plain `dagster dev`) or grpc (`erp dev` servers)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Write workspace.yaml with one code location per tenant (active or suspended) from the registry."""
+    from erp_platform._errors import InvalidInputError
+    from erp_platform.orchestration._workspace import render_workspace, tenant_locations, write_workspace
+
+    if mode not in ("module", "grpc"):
+        raise InvalidInputError(f"--mode must be module or grpc (received {mode!r})")
+    with platform() as plat:
+        slugs = [loc.slug for loc in tenant_locations(plat.engine)]
+        content = render_workspace(slugs, mode=mode, run_dir=plat.settings.resolved_home / "run")  # type: ignore[arg-type]
+    changed = write_workspace(path, content)
+    result = {"path": str(path), "mode": mode, "locations": [f"tenant_{s}" for s in slugs], "changed": changed}
+    if as_json:
+        print_json(result)
+    else:
+        console.print(f"wrote {path} ({len(slugs)} tenant code locations, mode {mode})")
+
+
+@app.command("dev")
+def dev(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(3000, "--port"),
+) -> None:
+    """Start the local stack: embedded services, fork server, tenant code servers, Dagster daemon and UI."""
+    from erp_platform.orchestration._supervisor import DevStack
+
+    install_stop_signals()
+    with platform(initialised=False) as plat:
+        migrate(plat.engine)
+        stack = DevStack(plat, host=host, port=port)
+        try:
+            stack.start()
+            console.print(f"Dagster UI: {stack.url}   (Ctrl-C stops everything)")
+            console.print(f"logs: {stack.log_dir}")
+            stack.supervise()
+        except KeyboardInterrupt:
+            console.print("stopping...")
+        finally:
+            stack.stop()

@@ -1,0 +1,40 @@
+"""The package's public names are pinned: changing them is a decision, not an accident."""
+
+from __future__ import annotations
+
+import erp_platform.objectstore as objectstore
+
+
+def test_exported_names() -> None:
+    assert set(objectstore.__all__) == {
+        "InvalidObjectKeyError",
+        "LocalObjectStore",
+        "ObjectExistsError",
+        "ObjectKey",
+        "ObjectNotFoundError",
+        "ObjectStore",
+        "ObjectStoreUnavailableError",
+        "S3ObjectStore",
+        "activity_output_key",
+        "make_object_store",
+        "sdk_artifact_key",
+        "tenant_key",
+        "tenant_prefix",
+    }
+    for name in objectstore.__all__:
+        assert getattr(objectstore, name) is not None
+
+
+def test_error_kinds_fit_the_platform_hierarchy() -> None:
+    from erp_platform._errors import (
+        ConflictError,
+        InvalidInputError,
+        NotFoundError,
+        ObjectStoreError,
+    )
+
+    assert issubclass(objectstore.ObjectNotFoundError, ObjectStoreError)
+    assert issubclass(objectstore.ObjectNotFoundError, NotFoundError)
+    assert issubclass(objectstore.ObjectExistsError, ConflictError)
+    assert issubclass(objectstore.InvalidObjectKeyError, InvalidInputError)
+    assert objectstore.ObjectStoreUnavailableError.transient
