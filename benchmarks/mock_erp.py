@@ -99,7 +99,9 @@ def run(erp: MockErpProcess, style: str, entity: str, pages: int, clients: int, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000, help="configured rows (customers, orders)")
     parser.add_argument("--pages", type=int, default=300, help="pages per style and entity (at most)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent httpx clients")

@@ -156,6 +156,8 @@ class WorkflowDefinitionRow(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "workflow_id", "version"),
         CheckConstraint(_in("status", WORKFLOW_STATUSES), name="status"),
+        Index("uq_workflow_definitions_one_active", "tenant_id", "workflow_id", unique=True,
+              postgresql_where=text("status = 'ACTIVE'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -177,7 +179,12 @@ class WorkflowDefinitionRow(Base):
 
 class MappingConfig(Base):
     __tablename__ = "mapping_configs"
-    __table_args__ = (UniqueConstraint("tenant_id", "name", "version"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", "version"),
+        CheckConstraint(_in("status", WORKFLOW_STATUSES), name="status"),
+        Index("uq_mapping_configs_one_active", "tenant_id", "name", unique=True,
+              postgresql_where=text("status = 'ACTIVE'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -231,3 +238,86 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(40))
     target_id: Mapped[str | None] = mapped_column(String(300))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class ExtractCheckpoint(Base):
+    """Progress of one extract activity within a run lineage (root run + its re-executions)."""
+
+    __tablename__ = "extract_checkpoints"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "root_run_id", "workflow_id", "activity_id", name="uq_extract_checkpoints_lineage"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    root_run_id: Mapped[str] = mapped_column(String(64))
+    workflow_id: Mapped[str] = mapped_column(String(63))
+    activity_id: Mapped[str] = mapped_column(String(63))
+    run_id: Mapped[str] = mapped_column(String(64))
+    pages_done: Mapped[int] = mapped_column(Integer, default=0)
+    records_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    next_token: Mapped[str | None] = mapped_column(Text)
+    part_keys: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    cursor_max: Mapped[str | None] = mapped_column(String(64))
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = _now()
+
+
+class SyncCursor(Base):
+    """Incremental cursor of an extract: the newest ``updated_at`` durably loaded."""
+
+    __tablename__ = "sync_cursors"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    activity_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    cursor_value: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = _now()
+
+
+class SdkRequest(Base):
+    """One HTTP request made by the host for an SDK call (no secrets, no query values)."""
+
+    __tablename__ = "sdk_requests"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = _now()
+    tenant_slug: Mapped[str] = mapped_column(String(40), index=True)
+    sdk_name: Mapped[str] = mapped_column(String(63))
+    sdk_version: Mapped[int] = mapped_column(Integer)
+    operation: Mapped[str] = mapped_column(String(100))
+    run_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    method: Mapped[str] = mapped_column(String(10))
+    host: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    ms: Mapped[float] = mapped_column(default=0.0)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class TokenBucket(Base):
+    """A token bucket kept in Postgres so every process (webserver, daemon, sensors, CLI) shares it."""
+
+    __tablename__ = "token_buckets"
+
+    bucket: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column()
+    updated_at: Mapped[datetime] = _now()
+
+
+class RunRefusal(Base):
+    """A run the coordinator refused at submit time, with the reason (counted by ``erp ops status``)."""
+
+    __tablename__ = "run_refusals"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = _now()
+    run_id: Mapped[str] = mapped_column(String(64))
+    tenant_slug: Mapped[str | None] = mapped_column(String(40), index=True)
+    tier: Mapped[str | None] = mapped_column(String(20))
+    workflow_id: Mapped[str | None] = mapped_column(String(63))
+    reason: Mapped[str] = mapped_column(String(40), index=True)
+    message: Mapped[str] = mapped_column(Text)

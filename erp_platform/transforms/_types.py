@@ -8,8 +8,12 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 # Postgres type names the platform creates columns with. numeric takes (precision, scale).
-_TYPE_RE = re.compile(r"^(text|bigint|integer|double precision|boolean|date|timestamptz|jsonb|numeric\((\d{1,2}),(\d{1,2})\))$")
-COLUMN_TYPES_HELP = "text, bigint, integer, double precision, boolean, date, timestamptz, jsonb or numeric(P,S)"
+_TYPE_RE = re.compile(
+    r"^(text|bigint|integer|double precision|boolean|date|timestamptz|jsonb|numeric\((\d{1,2}),(\d{1,2})\))$"
+)
+COLUMN_TYPES_HELP = (
+    "text, bigint, integer, double precision, boolean, date, timestamptz, jsonb or numeric(P,S)"
+)
 
 
 def _check_type(value: str) -> str:

@@ -1,0 +1,149 @@
+"""What every step does first: re-verify the workflow artifact and honour the control flags.
+
+- The run's ``erp/workflow_hash`` tag, the hash the code location was compiled with and the registry's
+  stored definition must agree; a mismatch (someone edited an ACTIVE definition) fails the step loudly
+  without retries.
+- Control flags (global / tenant / workflow / sdk): ``block`` fails the step with the flag's reason;
+  ``pause`` holds the step, waiting with backoff and saying so in the run's logs, until the flag is cleared
+  or the hold limit passes (then the step fails and the run can be resumed once the flag is gone).
+- The tenant must not be suspended; the workflow version must not be retired or past
+  ``force_cancel_after``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from erp_platform._errors import ArtifactIntegrityError, BlockedError
+from erp_platform.controls import ControlFlag, ControlFlags, scope_ids_for
+from erp_platform.orchestration._process import process_platform
+
+PAUSE_HOLD_ENV = "ERP_PAUSE_HOLD_SECONDS"
+DEFAULT_PAUSE_HOLD_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class StepIdentity:
+    """Which artifact a step belongs to (from the compiled code location)."""
+
+    tenant: str
+    workflow: str
+    version: int
+    content_hash: str
+    activity: str
+    sdks: tuple[tuple[str, int], ...] = ()
+
+
+def pause_hold_seconds() -> float:
+    raw = os.environ.get(PAUSE_HOLD_ENV)
+    return float(raw) if raw else DEFAULT_PAUSE_HOLD_SECONDS
+
+
+class StepGuard:
+    """Checks a step may run; ``sleep`` and ``clock`` are injectable for tests."""
+
+    def __init__(
+        self,
+        identity: StepIdentity,
+        log: dg.DagsterLogManager,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._id = identity
+        self._log = log
+        self._sleep = sleep
+        self._clock = clock
+
+    def check(self, run_tags: dict[str, str]) -> None:
+        """Run all checks; raises ``dg.Failure`` (not retried) when the step must not run."""
+        try:
+            self._verify_artifact(run_tags)
+            self._verify_lifecycle()
+            self._honour_flags()
+        except (ArtifactIntegrityError, BlockedError) as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+    # -- artifact ------------------------------------------------------------------------------------
+    def _verify_artifact(self, run_tags: dict[str, str]) -> None:
+        from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
+
+        ident = self._id
+        tagged = run_tags.get("erp/workflow_hash")
+        if tagged is not None and tagged != ident.content_hash:
+            raise ArtifactIntegrityError(
+                f"run was started for workflow {ident.workflow!r} hash {tagged} but the code location runs "
+                f"hash {ident.content_hash} (version {ident.version}); the ACTIVE version changed: start a "
+                "new run"
+            )
+        engine = process_platform().engine
+        WorkflowRegistry(engine, registry_catalog_factory(engine)).verify(
+            ident.tenant, ident.workflow, ident.version, ident.content_hash
+        )
+
+    def _verify_lifecycle(self) -> None:
+        from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
+
+        plat = process_platform()
+        tenant = plat.tenants.get(self._id.tenant)
+        if tenant.status != "active":
+            raise BlockedError(
+                f"tenant {tenant.slug!r} is {tenant.status}: its runs are refused until `erp tenant reactivate "
+                f"{tenant.slug}`"
+            )
+        record, _ = WorkflowRegistry(plat.engine, registry_catalog_factory(plat.engine)).get(
+            self._id.tenant, self._id.workflow, self._id.version
+        )
+        if record.status == "RETIRED":
+            raise BlockedError(
+                f"workflow {self._id.workflow!r} version {self._id.version} is RETIRED: it never runs again; "
+                "activate a newer version"
+            )
+        now = datetime.now(UTC)
+        if record.force_cancel_after is not None and now >= record.force_cancel_after:
+            raise BlockedError(
+                f"workflow {self._id.workflow!r} version {self._id.version} passed its force_cancel_after "
+                f"({record.force_cancel_after.isoformat()}): runs of it are cancelled; activate a newer version"
+            )
+        if record.deprecated_after is not None and now >= record.deprecated_after:
+            self._log.warning(
+                f"workflow {self._id.workflow!r} version {self._id.version} is deprecated since "
+                f"{record.deprecated_after.isoformat()}; activate a newer version"
+            )
+
+    # -- flags ---------------------------------------------------------------------------------------
+    def applicable_flags(self) -> list[ControlFlag]:
+        pairs = scope_ids_for(self._id.tenant, self._id.workflow, self._id.sdks)
+        return ControlFlags(process_platform().engine).applicable(pairs)
+
+    def _honour_flags(self) -> None:
+        limit = pause_hold_seconds()
+        started = self._clock()
+        delay = 1.0
+        while True:
+            flags = self.applicable_flags()
+            blocks = [f for f in flags if f.flag_type == "block"]
+            if blocks:
+                raise BlockedError(f"step {self._id.activity!r} blocked by {blocks[0].label}")
+            pauses = [f for f in flags if f.flag_type == "pause"]
+            if not pauses:
+                return
+            held = self._clock() - started
+            if held >= limit:
+                raise BlockedError(
+                    f"step {self._id.activity!r} was held {held:.0f} s by {pauses[0].label}, past the hold limit "
+                    f"of {limit:.0f} s ({PAUSE_HOLD_ENV}); resume the run after clearing the flag"
+                )
+            wait = min(delay, max(0.1, limit - held))
+            self._log.info(
+                f"step {self._id.activity!r} held by {pauses[0].label}; waiting {wait:.0f} s "
+                f"(held {held:.0f} s of at most {limit:.0f} s)"
+            )
+            self._sleep(wait)
+            delay = min(delay * 2, 30.0)

@@ -1,0 +1,110 @@
+"""Tokenizer of the expression language (hand-written; no regex backtracking on user input)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+from erp_platform.transforms._errors import ExpressionError
+
+KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false", "between", "as"})
+_OPERATORS = ("||", "<=", ">=", "<>", "!=", "=", "<", ">", "+", "-", "*", "/", "%", "(", ")", ",")
+
+
+class Kind(Enum):
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    STRING = "string"
+    NAME = "name"  # identifier or keyword (keywords are matched case-insensitively)
+    OP = "operator"
+    END = "end"
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: Kind
+    text: str
+    pos: int
+    value: int | Decimal | str | None = None
+
+    @property
+    def keyword(self) -> str | None:
+        """The lowercase keyword this token spells, if any."""
+        low = self.text.lower()
+        return low if self.kind is Kind.NAME and low in KEYWORDS else None
+
+    def describe(self) -> str:
+        if self.kind is Kind.END:
+            return "the end of the expression"
+        return f"{self.text!r}"
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens; raises ExpressionError at the first character that fits no token."""
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in " \t\r\n":
+            i += 1
+        elif ch.isascii() and (ch.isalpha() or ch == "_"):
+            j = i + 1
+            while j < n and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
+                j += 1
+            tokens.append(Token(Kind.NAME, text[i:j], i, text[i:j]))
+            i = j
+        elif ch.isascii() and ch.isdigit():
+            i = _number(text, i, tokens)
+        elif ch == "'":
+            i = _string(text, i, tokens)
+        elif ch == '"':
+            raise ExpressionError(text, i, "double quotes are not supported: write text as 'single quotes' "
+                                           "and column names without quotes")
+        elif text.startswith("==", i):
+            raise ExpressionError(text, i, "use = to compare values (not ==)")
+        else:
+            op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
+            if op is None:
+                raise ExpressionError(text, i, f"unexpected character {ch!r}: expected a column, a literal, "
+                                               "an operator (+ - * / % || = != < <= > >=), ( ) or ,")
+            tokens.append(Token(Kind.OP, "!=" if op == "<>" else op, i))
+            i += len(op)
+    tokens.append(Token(Kind.END, "", n))
+    return tokens
+
+
+def _number(text: str, start: int, tokens: list[Token]) -> int:
+    i, n = start, len(text)
+    while i < n and text[i].isascii() and text[i].isdigit():
+        i += 1
+    if i < n and text[i] == ".":
+        j = i + 1
+        while j < n and text[j].isascii() and text[j].isdigit():
+            j += 1
+        if j == i + 1:
+            raise ExpressionError(text, i, "a decimal point must be followed by digits, e.g. 1.5")
+        tokens.append(Token(Kind.DECIMAL, text[start:j], start, Decimal(text[start:j])))
+        i = j
+    else:
+        tokens.append(Token(Kind.INTEGER, text[start:i], start, int(text[start:i])))
+    if i < n and text[i].isascii() and (text[i].isalpha() or text[i] == "_"):
+        raise ExpressionError(text, i, "a number cannot be followed by letters; put an operator between them")
+    return i
+
+
+def _string(text: str, start: int, tokens: list[Token]) -> int:
+    i, n = start + 1, len(text)
+    parts: list[str] = []
+    while True:
+        end = text.find("'", i)
+        if end < 0:
+            raise ExpressionError(text, start, "unterminated text literal: close it with ' (write '' for a "
+                                               "quote inside the text)")
+        parts.append(text[i:end])
+        if end + 1 < n and text[end + 1] == "'":
+            parts.append("'")
+            i = end + 2
+            continue
+        tokens.append(Token(Kind.STRING, text[start : end + 1], start, "".join(parts)))
+        return end + 1
