@@ -1,0 +1,65 @@
+"""The SDK builder: API specs -> SdkSpec -> generated guest + facade code -> security scan.
+
+Example:
+    >>> from sdk_builder import generate, load_spec
+    >>> parsed = load_spec("dynamics365_business_central_v1.openapi.yaml")
+    >>> sdk = generate(parsed.spec)   # sdk.files go to componentize-py, sdk.facade to the host
+"""
+
+from __future__ import annotations
+
+from sdk_builder._errors import GenerationError, ScanRefused, SpecError
+from sdk_builder._generate import GeneratedSdk, generate
+from sdk_builder._loading import load_spec
+from sdk_builder._model import (
+    DateFormat,
+    Entity,
+    EntityField,
+    Incremental,
+    IncrementalMode,
+    Operation,
+    Pagination,
+    PaginationStyle,
+    Parameter,
+    ParamLocation,
+    ParamType,
+    ParsedSpec,
+    RequestBody,
+    SdkSpec,
+    SkippedOperation,
+    SourceFormat,
+    ValueEncoding,
+)
+from sdk_builder._scan import ScanFinding, ScanProfile, ScanReport, scan
+from sdk_builder._version import BUILDER_VERSION
+
+__all__ = [
+    "BUILDER_VERSION",
+    "DateFormat",
+    "Entity",
+    "EntityField",
+    "GeneratedSdk",
+    "GenerationError",
+    "Incremental",
+    "IncrementalMode",
+    "Operation",
+    "Pagination",
+    "PaginationStyle",
+    "ParamLocation",
+    "ParamType",
+    "Parameter",
+    "ParsedSpec",
+    "RequestBody",
+    "ScanFinding",
+    "ScanProfile",
+    "ScanRefused",
+    "ScanReport",
+    "SdkSpec",
+    "SkippedOperation",
+    "SourceFormat",
+    "SpecError",
+    "ValueEncoding",
+    "generate",
+    "load_spec",
+    "scan",
+]

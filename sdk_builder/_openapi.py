@@ -1,0 +1,467 @@
+"""OpenAPI 3.x (and converted Swagger 2.0) documents -> SdkSpec."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from erp_platform.sandbox._manifest import AuthScheme, HeaderSource
+from sdk_builder._errors import SpecError
+from sdk_builder._model import (
+    DateFormat,
+    Entity,
+    Operation,
+    Pagination,
+    PaginationStyle,
+    Parameter,
+    ParamLocation,
+    ParamType,
+    ParsedSpec,
+    RequestBody,
+    SdkSpec,
+    SkippedOperation,
+    SourceFormat,
+    ValueEncoding,
+)
+from sdk_builder._naming import NameAllocator, default_name, snake_case
+from sdk_builder._openapi_schema import (
+    EntityRegistry,
+    Resolver,
+    ResponseShape,
+    SkipOperation,
+    analyze_response,
+    as_dict,
+    media_is_json,
+    ref_name,
+    schema_type,
+)
+from sdk_builder._paging_rules import alnum, detect_incremental, detect_pagination
+from sdk_builder._servers_auth import resolve_auth, resolve_base_url
+
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_SUPPORTED_METHODS = ("get", "put", "post", "delete", "patch")
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_SUCCESS = re.compile(r"^2(\d\d|XX|xx)$")
+#: Headers the guest sets itself or the host owns; spec parameters with these names are not exposed.
+_HOST_HEADERS = frozenset({
+    "accept", "accept-encoding", "accept-charset", "content-type", "content-length", "authorization",
+    "cookie",
+    "host", "user-agent", "connection", "transfer-encoding", "te", "upgrade", "proxy-authorization",
+    "proxy-connection", "keep-alive", "expect", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+    "forwarded",
+})
+_SCALAR_TYPES = {
+    "string": ParamType.STRING, "integer": ParamType.INTEGER, "number": ParamType.NUMBER,
+    "boolean": ParamType.BOOLEAN, "array": ParamType.ARRAY, "object": ParamType.OBJECT,
+}
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """The caller's options of one build (they are part of the spec hash)."""
+
+    filename: str
+    base_url: str | None = None
+    name: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    auth_scheme: str | None = None
+
+
+@dataclass(frozen=True)
+class _RawOperation:
+    path: str
+    method: str
+    item: dict[str, Any]
+    op: dict[str, Any]
+    op_id: str
+
+
+def path_encodings(template: str) -> dict[str, ValueEncoding]:
+    """For each ``{placeholder}``: a plain segment, or inside OData key parentheses (quoted or bare)."""
+    found: dict[str, ValueEncoding] = {}
+    depth = 0
+    i = 0
+    while i < len(template):
+        ch = template[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        elif ch == "{":
+            end = template.find("}", i)
+            if end < 0:
+                break
+            name = template[i + 1 : end]
+            if depth == 0:
+                found[name] = ValueEncoding.SEGMENT
+            else:
+                quoted = template[i - 1 : i] == "'" and template[end + 1 : end + 2] == "'"
+                found[name] = ValueEncoding.ODATA_QUOTED if quoted else ValueEncoding.ODATA_BARE
+            i = end
+        i += 1
+    return found
+
+
+def resource_of_path(path: str) -> str:
+    """The last collection segment.
+
+    ``/companies({id})/salesInvoices({x})/Microsoft.NAV.post`` -> ``salesInvoices``.
+    """
+    for segment in reversed([s for s in path.split("/") if s]):
+        name = re.sub(r"\(.*\)$", "", segment)
+        if name and not name.startswith("{") and "." not in name:
+            return name
+    return "root"
+
+
+class OpenApiBuilder:
+    """Builds a :class:`ParsedSpec` from an OpenAPI 3 document (already decoded)."""
+
+    def __init__(
+        self, doc: dict[str, Any], *, fmt: SourceFormat, options: BuildOptions, spec_hash: str,
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        self.doc = doc
+        self.fmt = fmt
+        self.options = options
+        self.filename = options.filename
+        self.spec_hash = spec_hash
+        self.warnings: list[str] = list(warnings)
+        self.resolver = Resolver(doc)
+        self.registry = EntityRegistry(self.resolver)
+        self.skipped: list[SkippedOperation] = []
+        self.dropped_headers: set[str] = set(_HOST_HEADERS)
+
+    # -- whole document -----------------------------------------------------------------------------------
+
+    def build(self) -> ParsedSpec:
+        """Parse every operation; unsupported ones are reported in ``skipped``."""
+        paths = self.doc.get("paths")
+        if not isinstance(paths, dict) or not paths:
+            label = (
+                "Swagger 2.0" if self.fmt == SourceFormat.SWAGGER_2 else f"OpenAPI {self.doc.get('openapi')}"
+            )
+            raise SpecError(
+                f"{label} document has no 'paths': nothing to build. Pass the complete spec with its paths.",
+                filename=self.filename,
+            )
+        base_url, domains = resolve_base_url(
+            self.doc.get("servers"), self.options.base_url, filename=self.filename
+        )
+        components = as_dict(self.doc.get("components"))
+        auth, auth_warnings = resolve_auth(
+            components.get("securitySchemes"), self.doc.get("security"), self.options.auth_scheme,
+            filename=self.filename,
+        )
+        self.warnings.extend(auth_warnings)
+        if auth.scheme == AuthScheme.API_KEY_HEADER and auth.header_name:
+            self.dropped_headers.add(auth.header_name.lower())
+        raw_ops = self._raw_operations(paths)
+        required_headers = self._required_headers(raw_ops)
+        operations: list[Operation] = []
+        for raw in raw_ops:
+            if raw.method not in _SUPPORTED_METHODS:
+                self._skip(raw, f"HTTP method {raw.method.upper()} is not supported")
+                continue
+            try:
+                operations.append(self._operation(raw))
+            except (SkipOperation, KeyError, TypeError, ValueError, AttributeError) as exc:
+                reason = str(exc) if isinstance(exc, SkipOperation) else f"malformed operation: {exc!r}"
+                self._skip(raw, reason)
+        operations = self._fill_resources(operations)
+        if not operations:
+            reasons = "; ".join(f"{s.operation_id}: {s.reason}" for s in self.skipped[:3])
+            raise SpecError(
+                f"none of the {len(self.skipped)} operations is supported ({reasons}). "
+                "See the skipped reasons and fix the spec.",
+                filename=self.filename,
+            )
+        used = {op.entity for op in operations} | {
+            op.request_body.entity for op in operations if op.request_body is not None
+        }
+        entities = tuple(e for name, e in self.registry.entities.items() if name in used)
+        info = as_dict(self.doc.get("info"))
+        spec = SdkSpec(
+            name=self.options.name or default_name(self.filename),
+            title=str(info.get("title") or ""),
+            description=str(info.get("description") or ""),
+            api_version=str(info.get("version") or ""),
+            source_format=self.fmt,
+            base_url=base_url,
+            allowed_domains=domains,
+            auth=auth,
+            required_headers=required_headers,
+            operations=tuple(operations),
+            entities=entities,
+            date_format=DateFormat.DOTNET
+            if operations and all(op.date_format == DateFormat.DOTNET for op in operations)
+            else DateFormat.ISO,
+            spec_hash=self.spec_hash,
+        )
+        return ParsedSpec(spec=spec, skipped=tuple(self.skipped), warnings=tuple(self.warnings))
+
+    def _raw_operations(self, paths: dict[str, Any]) -> list[_RawOperation]:
+        names = NameAllocator(reserved={"self"})
+        result: list[_RawOperation] = []
+        for path, raw_item in paths.items():
+            if not isinstance(raw_item, dict):
+                self.warnings.append(f"{self.filename}: path {str(path)!r} is not a mapping; ignored")
+                continue
+            item = self.resolver.deref(raw_item) if "$ref" in raw_item else raw_item
+            for method in _METHODS:
+                op = item.get(method)
+                if not isinstance(op, dict):
+                    continue
+                source = op.get("operationId")
+                base = snake_case(str(source)) if source else snake_case(f"{method} {path}")
+                result.append(_RawOperation(str(path), method, item, op, names.take(base)))
+        return result
+
+    def _skip(self, raw: _RawOperation, reason: str) -> None:
+        self.skipped.append(
+            SkippedOperation(operation_id=raw.op_id, method=raw.method.upper(), path=raw.path, reason=reason)
+        )
+
+    def _parameters(self, raw: _RawOperation) -> list[dict[str, Any]]:
+        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        for source in (raw.item.get("parameters"), raw.op.get("parameters")):
+            for param in source if isinstance(source, list) else []:
+                resolved = self.resolver.deref(param)
+                if isinstance(resolved, dict) and isinstance(resolved.get("name"), str):
+                    merged[(str(resolved.get("in")), resolved["name"])] = resolved
+        return list(merged.values())
+
+    def _required_headers(self, raw_ops: list[_RawOperation]) -> tuple[HeaderSource, ...]:
+        headers: list[HeaderSource] = [HeaderSource(name=n, value=v) for n, v in self.options.headers]
+        given = {n.lower() for n, _ in self.options.headers}
+        counts: dict[str, int] = {}
+        spelled: dict[str, str] = {}
+        for raw in raw_ops:
+            try:
+                params = self._parameters(raw)
+            except SkipOperation:
+                continue
+            for p in params:
+                if p.get("in") == "header" and p.get("required") and p["name"].lower() not in _HOST_HEADERS:
+                    counts[p["name"].lower()] = counts.get(p["name"].lower(), 0) + 1
+                    spelled.setdefault(p["name"].lower(), p["name"])
+        for lower, count in counts.items():
+            if lower not in given and count * 2 >= len(raw_ops) and lower not in self.dropped_headers:
+                headers.append(HeaderSource(name=spelled[lower], credential=snake_case(spelled[lower])))
+        self.dropped_headers.update(h.name.lower() for h in headers)
+        return tuple(headers)
+
+    def _fill_resources(self, operations: list[Operation]) -> list[Operation]:
+        by_path = {op.path: op.entity for op in operations if op.method == "GET" and op.entity}
+        filled: list[Operation] = []
+        for op in operations:
+            prefix = op.path if op.entity is None else ""
+            while prefix and prefix not in by_path:
+                prefix = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+            filled.append(op.model_copy(update={"resource": by_path[prefix]}) if prefix else op)
+        return filled
+
+    # -- one operation ------------------------------------------------------------------------------------
+
+    def _operation(self, raw: _RawOperation) -> Operation:
+        encodings = path_encodings(raw.path)
+        params = self._parameters(raw)
+        declared_path = {p["name"] for p in params if p.get("in") == "path"}
+        for placeholder in encodings:
+            if placeholder not in declared_path:
+                raise SkipOperation(f"path parameter '{{{placeholder}}}' is not declared in the operation")
+        names = NameAllocator(reserved={"self"})
+        ordered = sorted(
+            params, key=lambda p: (0, list(encodings).index(p["name"])) if p.get("in") == "path"
+            and p["name"] in encodings else (1, 0)
+        )
+        built: list[Parameter] = []
+        query: dict[str, tuple[str, dict[str, Any]]] = {}
+        for p in ordered:
+            param = self._parameter(raw, p, encodings, names)
+            if param is not None:
+                built.append(param)
+                if param.location == ParamLocation.QUERY:
+                    query.setdefault(alnum(param.wire_name), (param.wire_name, self._schema_of(p)))
+        body = self._request_body(raw, names)
+        if body is not None:
+            built.append(body[0])
+        shape = self._response_shape(raw)
+        resource = resource_of_path(raw.path)
+        entity_name = self.registry.register(shape.record_schema, resource) if shape.record_schema else None
+        entity: Entity | None = self.registry.entities.get(entity_name) if entity_name else None
+        collection = raw.method == "get" and shape.collection
+        pagination, incremental = Pagination(), None
+        if collection:
+            pagination = detect_pagination(query, shape)
+            incremental = detect_incremental(query, shape, entity)
+            paging_wires = {pagination.size_param, pagination.position_param} - {None}
+            built = [
+                p for p in built if not (p.location == ParamLocation.QUERY and p.wire_name in paging_wires)
+            ]
+        summary = str(raw.op.get("summary") or "").strip()
+        description = str(raw.op.get("description") or "").strip()
+        return Operation(
+            id=raw.op_id,
+            source_id=str(raw.op.get("operationId") or f"{raw.method.upper()} {raw.path}"),
+            method=raw.method.upper(),
+            path=raw.path.lstrip("/"),
+            summary=summary or description.split("\n")[0].strip(),
+            description=description,
+            parameters=tuple(built),
+            request_body=None if body is None else body[1],
+            entity=entity_name,
+            resource=entity_name or resource,
+            collection=collection,
+            record_path=shape.record_path,
+            pagination=pagination if pagination.style != PaginationStyle.NONE or collection else Pagination(),
+            date_format=shape.date_format,
+            incremental=incremental,
+            deprecated=bool(raw.op.get("deprecated")),
+        )
+
+    def _schema_of(self, param: dict[str, Any]) -> dict[str, Any]:
+        if "schema" in param:
+            return self.resolver.flatten(param["schema"])
+        content = param.get("content")
+        if isinstance(content, dict) and content:
+            return {"type": "string"}
+        keys = ("type", "format", "items", "enum", "default", "minimum")
+        return {k: v for k, v in param.items() if k in keys}
+
+    def _parameter(
+        self,
+        raw: _RawOperation,
+        p: dict[str, Any],
+        encodings: Mapping[str, ValueEncoding],
+        names: NameAllocator,
+    ) -> Parameter | None:
+        where, wire = str(p.get("in")), str(p["name"])
+        required = bool(p.get("required")) or where == "path"
+        schema = self._schema_of(p)
+        kind, _ = schema_type(schema)
+        ptype = _SCALAR_TYPES.get(kind or "", ParamType.ANY)
+        item_type = None
+        description = str(p.get("description") or "")
+
+        def unsupported(reason: str) -> None:
+            if required:
+                raise SkipOperation(f"required parameter '{wire}': {reason}")
+            self.warnings.append(
+                f"{self.filename}: {raw.op_id}: optional parameter '{wire}' dropped: {reason}"
+            )
+
+        if where == "path":
+            if wire not in encodings:
+                self.warnings.append(
+                    f"{self.filename}: {raw.op_id}: path parameter '{wire}' is not in the path"
+                )
+                return None
+            if ptype in (ParamType.ARRAY, ParamType.OBJECT):
+                raise SkipOperation(
+                    f"path parameter '{wire}' is an {ptype.value}: only scalar path values work"
+                )
+            encoding = encodings[wire]
+        elif where == "query":
+            encoding = ValueEncoding.FORM
+            if ptype == ParamType.ARRAY:
+                items = self.resolver.flatten(schema.get("items"))
+                item_kind, _ = schema_type(items)
+                item_type = _SCALAR_TYPES.get(item_kind or "", ParamType.STRING)
+                style = str(p.get("style") or "form")
+                if item_type in (ParamType.ARRAY, ParamType.OBJECT) or style not in ("form",):
+                    unsupported(f"array style '{style}' of {item_type.value} items is not supported")
+                    return None
+                explode = p.get("explode", True) is not False
+                encoding = ValueEncoding.FORM if explode else ValueEncoding.CSV
+            elif ptype == ParamType.OBJECT:
+                unsupported("object-valued query parameters are not supported")
+                return None
+        elif where == "header":
+            if wire.lower() in self.dropped_headers:
+                return None
+            encoding = ValueEncoding.PLAIN
+            if ptype in (ParamType.ARRAY, ParamType.OBJECT):
+                unsupported("structured header values are not supported")
+                return None
+        else:
+            unsupported(f"parameters in '{where}' are not supported")
+            return None
+        return Parameter(
+            name=names.take(snake_case(wire, fallback="param")),
+            wire_name=wire,
+            location=ParamLocation(where),
+            type=ptype,
+            item_type=item_type,
+            required=required,
+            description=description,
+            format=str(schema["format"]) if schema.get("format") else None,
+            encoding=encoding,
+        )
+
+    def _request_body(self, raw: _RawOperation, names: NameAllocator) -> tuple[Parameter, RequestBody] | None:
+        node = raw.op.get("requestBody")
+        if node is None:
+            return None
+        body_name = ref_name(node)
+        body = self.resolver.deref(node)
+        if not isinstance(body, dict):
+            return None
+        content = as_dict(body.get("content"))
+        if raw.op.get("x-unsupported-body"):
+            raise SkipOperation(str(raw.op["x-unsupported-body"]))
+        json_types = [m for m in content if media_is_json(str(m))]
+        if content and not json_types:
+            raise SkipOperation(
+                f"request body media type {', '.join(map(str, content))} is not supported (JSON bodies only)"
+            )
+        media = str(json_types[0]) if json_types else "application/json"
+        schema = as_dict(content.get(media)).get("schema") if json_types else None
+        entity = self.registry.register(schema, body_name or "body") if ref_name(schema) else None
+        if entity is None and body_name and body_name in self.registry.entities:
+            entity = body_name
+        kind, _ = schema_type(self.resolver.flatten(schema)) if schema is not None else (None, False)
+        required = bool(body.get("required"))
+        param = Parameter(
+            name=names.take("body"),
+            wire_name="body",
+            location=ParamLocation.BODY,
+            type=_SCALAR_TYPES.get(kind or "", ParamType.ANY),
+            required=required,
+            description=str(body.get("description") or ""),
+            encoding=ValueEncoding.PLAIN,
+        )
+        request_body = RequestBody(
+            content_type="application/json" if media in ("*/*", "application/*") else media,
+            required=required,
+            entity=entity,
+            json_schema=self.resolver.to_json(schema) if isinstance(schema, dict) else {},
+        )
+        return param, request_body
+
+    def _response_shape(self, raw: _RawOperation) -> ResponseShape:
+        responses = raw.op.get("responses")
+        if not isinstance(responses, dict):
+            return ResponseShape()
+        codes = sorted(str(code) for code in responses if _SUCCESS.match(str(code)))
+        chosen: dict[str, Any] = {}
+        for code in codes:
+            original = next(k for k in responses if str(k) == code)
+            resolved = self.resolver.deref(responses[original])
+            if isinstance(resolved, dict):
+                chosen = resolved
+                if resolved.get("content"):
+                    break
+        content = chosen.get("content") if isinstance(chosen.get("content"), dict) else {}
+        if not content:
+            return ResponseShape()
+        json_types = [m for m in content if media_is_json(str(m))]
+        if not json_types:
+            raise SkipOperation(f"response media type {', '.join(map(str, content))} is not JSON")
+        media = content[json_types[0]]
+        schema = media.get("schema") if isinstance(media, dict) else None
+        if schema is None or schema == {}:
+            return ResponseShape()
+        return analyze_response(self.resolver, schema)

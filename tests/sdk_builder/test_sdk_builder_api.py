@@ -1,0 +1,25 @@
+"""The public surface of sdk_builder is pinned."""
+
+from __future__ import annotations
+
+import sdk_builder
+
+
+def test_exported_names() -> None:
+    assert sorted(sdk_builder.__all__) == [
+        "BUILDER_VERSION", "DateFormat", "Entity", "EntityField", "GeneratedSdk", "GenerationError",
+        "Incremental", "IncrementalMode", "Operation", "Pagination", "PaginationStyle", "ParamLocation",
+        "ParamType", "Parameter",
+        "ParsedSpec", "RequestBody", "ScanFinding", "ScanProfile", "ScanRefused", "ScanReport", "SdkSpec",
+        "SkippedOperation", "SourceFormat", "SpecError", "ValueEncoding", "generate", "load_spec", "scan",
+    ]
+    for name in sdk_builder.__all__:
+        assert getattr(sdk_builder, name) is not None
+
+
+def test_errors_belong_to_the_platform_hierarchy() -> None:
+    from erp_platform._errors import ErpPlatformError, InvalidInputError
+
+    assert issubclass(sdk_builder.SpecError, InvalidInputError)
+    assert issubclass(sdk_builder.ScanRefused, InvalidInputError)
+    assert issubclass(sdk_builder.GenerationError, ErpPlatformError)
