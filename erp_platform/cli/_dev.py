@@ -54,6 +54,8 @@ def workspace_sync(
 def dev(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(3000, "--port"),
+    webserver: bool = typer.Option(True, "--webserver/--no-webserver", help="start the Dagster UI"),
+    daemon: bool = typer.Option(True, "--daemon/--no-daemon", help="start the Dagster daemon"),
 ) -> None:
     """Start the local stack: embedded services, fork server, tenant code servers, Dagster daemon and UI."""
     from erp_platform.orchestration._supervisor import DevStack
@@ -61,10 +63,11 @@ def dev(
     install_stop_signals()
     with platform(initialised=False) as plat:
         migrate(plat.engine)
-        stack = DevStack(plat, host=host, port=port)
+        stack = DevStack(plat, host=host, port=port, webserver=webserver, daemon=daemon)
         try:
             stack.start()
-            console.print(f"Dagster UI: {stack.url}   (Ctrl-C stops everything)")
+            if webserver:
+                console.print(f"Dagster UI: {stack.url}   (Ctrl-C stops everything)")
             console.print(f"logs: {stack.log_dir}")
             stack.supervise()
         except KeyboardInterrupt:

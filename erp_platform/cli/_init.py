@@ -10,10 +10,23 @@ from erp_platform.registry import migrate
 
 
 @app.command("init")
-def init(as_json: bool = typer.Option(False, "--json", help="print the result as JSON")) -> None:
-    """Create or upgrade the control-plane schema (safe to run again); start the embedded database if needed."""
+def init(
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+    dagster: bool = typer.Option(True, "--dagster/--no-dagster", help="also create Dagster's storage tables"),
+) -> None:
+    """Create or upgrade the control plane and Dagster's storage (safe to run again).
+
+    Starts the embedded database first when ERP_DATABASE_URL is unset.
+    """
+    import os
+
     with platform(initialised=False) as plat:
         before, after = migrate(plat.engine)
+        if dagster:
+            from erp_platform.orchestration import prepare_dagster_home
+            from erp_platform.orchestration._supervisor import migrate_dagster
+
+            migrate_dagster({**os.environ, **prepare_dagster_home(plat.settings, plat.database_url)})
         result = {
             "database": "embedded" if not plat.settings.database_url else "configured",
             "revision_before": before,

@@ -280,12 +280,16 @@ class DevStack:
         raise StackError(f"the Dagster webserver did not answer at {url} within {timeout:.0f} s")
 
     def _migrate_dagster(self) -> None:
-        """Create or upgrade Dagster's tables in the platform database (idempotent)."""
-        bin_dir = Path(sys.executable).parent
-        result = subprocess.run([str(bin_dir / "dagster"), "instance", "migrate"], env=self.env,
-                                capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise StackError(f"dagster instance migrate failed: {result.stderr.strip()[-2000:]}")
+        migrate_dagster(self.env)
+
+
+def migrate_dagster(env: dict[str, str]) -> None:
+    """Create or upgrade Dagster's tables in the platform database (idempotent)."""
+    bin_dir = Path(sys.executable).parent
+    result = subprocess.run([str(bin_dir / "dagster"), "instance", "migrate"], env=env,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise StackError(f"dagster instance migrate failed: {result.stderr.strip()[-2000:]}")
 
 
 def _terminate(popen: subprocess.Popen[bytes], *, grace: float) -> None:

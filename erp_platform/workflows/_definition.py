@@ -8,7 +8,7 @@ problem at once with its JSON path.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,7 +28,7 @@ class RetryPolicy(_Frozen):
     max_interval_seconds: float = Field(60.0, ge=0, le=86400)
 
 
-class IdempotencyStrategy(str, Enum):
+class IdempotencyStrategy(StrEnum):
     NONE = "none"
     REQUEST_ID = "request_id"  # a deterministic Idempotency-Key per run, step and page is sent to the ERP
     CUSTOM = "custom"  # the activity is idempotent by construction (loads: merge on the business key)
@@ -45,7 +45,7 @@ class ExtractConfig(_Frozen):
     max_pages: int | None = Field(None, ge=1, description="stop after this many pages (samples, tests)")
 
 
-class ActivityType(str, Enum):
+class ActivityType(StrEnum):
     EXTRACT = "extract"
     TRANSFORM = "transform"
     LOAD = "load"

@@ -1,0 +1,272 @@
+"""``erp workflow ...`` and ``erp mapping ...``: apply, activate, deprecate, retire and read artifacts.
+
+An invalid file prints every problem (JSON path, message, received value), exits with status 2 and stores
+nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+
+from erp_platform._errors import InvalidInputError
+from erp_platform.cli._app import app
+from erp_platform.cli._output import platform, print_json, print_table
+from erp_platform.workflows import (
+    MappingRecord,
+    MappingRegistry,
+    WorkflowRecord,
+    WorkflowRegistry,
+    definition_payload,
+    model_payload,
+    registry_catalog_factory,
+)
+
+workflow_app = typer.Typer(
+    help="Apply, activate, deprecate and retire workflow definitions.", no_args_is_help=True
+)
+mapping_app = typer.Typer(
+    help="Apply and activate mapping configs (referenced by loads).", no_args_is_help=True
+)
+app.add_typer(workflow_app, name="workflow")
+app.add_typer(mapping_app, name="mapping")
+
+JSON = typer.Option(False, "--json", help="print the result as JSON")
+_VERSION_HELP = "default: the ACTIVE version, else the newest"
+_DATE_HELP = "ISO 8601 date or date-time, e.g. 2026-12-31 or 2026-12-31T18:00:00+01:00 (default zone: UTC)"
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInputError(f"file not found: {path}; check the path") from None
+    except IsADirectoryError:
+        raise InvalidInputError(f"{path} is a folder; pass a .yaml or .json file") from None
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _parse_date(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInputError(f"{option}: {value!r} is not an {_DATE_HELP}") from None
+
+
+def _registry(engine: Any) -> WorkflowRegistry:
+    return WorkflowRegistry(engine, registry_catalog_factory(engine))
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else "-"
+
+
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value is not None else "-"
+
+
+def _print_record(title: str, fields: dict[str, object]) -> None:
+    """Plain ``key  value`` lines: hashes and dates are never cut to fit the terminal."""
+    width = max(len(k) for k in fields)
+    print(title)
+    for key, value in fields.items():
+        print(f"  {key.ljust(width)}  {'-' if value is None else value}")
+
+
+def _human_extra(extra: dict[str, Any] | None) -> dict[str, object]:
+    if not extra or "created" not in extra:
+        return {}
+    return {"new version": "yes" if extra["created"] else "no: the newest version has the same content"}
+
+
+def _show_workflow(record: WorkflowRecord, as_json: bool, extra: dict[str, Any] | None = None) -> None:
+    if as_json:
+        print_json({**record.model_dump(mode="json"), **(extra or {})})
+        return
+    fields: dict[str, object] = {
+        "tenant": record.tenant,
+        "workflow": record.workflow_id,
+        "version": record.version,
+        "status": record.status,
+        "content hash": record.content_hash,
+        "deprecated after": _when(record.deprecated_after),
+        "force cancel after": _when(record.force_cancel_after),
+        "required SDK version": record.required_sdk_version or "-",
+        "required capabilities": ", ".join(record.required_capabilities) or "-",
+        "created": f"{_when(record.created_at)} by {record.created_by}",
+        "activated": _when(record.activated_at),
+        "retired": _when(record.retired_at),
+        **_human_extra(extra),
+    }
+    _print_record(f"workflow {record.ref}", fields)
+
+
+# -- erp workflow ------------------------------------------------------------------------------------------
+@workflow_app.command("validate")
+def validate(tenant: str, file: Path, as_json: bool = JSON) -> None:
+    """Check a definition against the tenant's SDKs and mappings without storing anything."""
+    data = _read(file)
+    with platform() as plat:
+        definition = _registry(plat.engine).validate(tenant, data, str(file))
+    if as_json:
+        print_json({"valid": True, "workflow_id": definition.id})
+    else:
+        print(f"{file}: workflow {definition.id!r} is valid for tenant {tenant!r}")
+
+
+@workflow_app.command("apply")
+def apply(tenant: str, file: Path, as_json: bool = JSON) -> None:
+    """Validate a definition file and store it as a new DRAFT version (idempotent for unchanged files)."""
+    data = _read(file)
+    with platform() as plat:
+        record, created = _registry(plat.engine).apply(tenant, data, str(file))
+    _show_workflow(record, as_json, {"created": created})
+
+
+@workflow_app.command("activate")
+def activate(tenant: str, workflow: str, version: int, as_json: bool = JSON) -> None:
+    """Make a version ACTIVE after a compatibility check; the previous ACTIVE one becomes DEPRECATED."""
+    with platform() as plat:
+        record = _registry(plat.engine).activate(tenant, workflow, version)
+    _show_workflow(record, as_json)
+
+
+@workflow_app.command("deprecate")
+def deprecate(
+    tenant: str,
+    workflow: str,
+    version: int,
+    *,
+    after: str = typer.Option(..., "--after", help=f"runs warn after this date: {_DATE_HELP}"),
+    force_cancel_after: str | None = typer.Option(
+        None, "--force-cancel-after", help="running executions are cancelled after this date"
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Set when a version is deprecated (and, optionally, when its runs are cancelled)."""
+    after_at = _parse_date(after, "--after")
+    assert after_at is not None
+    cancel_at = _parse_date(force_cancel_after, "--force-cancel-after")
+    with platform() as plat:
+        record = _registry(plat.engine).deprecate(tenant, workflow, version, after_at, cancel_at)
+    _show_workflow(record, as_json)
+
+
+@workflow_app.command("retire")
+def retire(tenant: str, workflow: str, version: int, as_json: bool = JSON) -> None:
+    """Retire a version for good: it never runs again."""
+    with platform() as plat:
+        record = _registry(plat.engine).retire(tenant, workflow, version)
+    _show_workflow(record, as_json)
+
+
+@workflow_app.command("list")
+def list_(tenant: str, as_json: bool = JSON) -> None:
+    """List every version of the tenant's workflows."""
+    with platform() as plat:
+        records = _registry(plat.engine).list(tenant)
+    if as_json:
+        print_json(records)
+        return
+    print_table(
+        f"workflows of {tenant}",
+        ["workflow", "version", "status", "hash", "deprecated after", "cancel after"],
+        [[r.workflow_id, r.version, r.status, r.content_hash[:12], _day(r.deprecated_after),
+          _day(r.force_cancel_after)] for r in records],
+    )
+
+
+@workflow_app.command("show")
+def show(
+    tenant: str,
+    workflow: str,
+    version: int | None = typer.Option(None, "--version", help=_VERSION_HELP),
+    as_json: bool = JSON,
+) -> None:
+    """Show one version with its (hash-verified) definition."""
+    with platform() as plat:
+        record, definition = _registry(plat.engine).get(tenant, workflow, version)
+    payload = definition_payload(definition)
+    if as_json:
+        print_json({**record.model_dump(mode="json"), "definition": payload})
+        return
+    _show_workflow(record, False)
+    print(yaml.safe_dump(payload, sort_keys=False, allow_unicode=True), end="")
+
+
+# -- erp mapping -------------------------------------------------------------------------------------------
+def _show_mapping(record: MappingRecord, as_json: bool, extra: dict[str, Any] | None = None) -> None:
+    if as_json:
+        print_json({**record.model_dump(mode="json"), **(extra or {})})
+        return
+    fields: dict[str, object] = {
+        "tenant": record.tenant,
+        "mapping": record.name,
+        "version": record.version,
+        "status": record.status,
+        "content hash": record.content_hash,
+        "created": _when(record.created_at),
+        **_human_extra(extra),
+    }
+    _print_record(f"mapping {record.ref}", fields)
+
+
+@mapping_app.command("apply")
+def mapping_apply(tenant: str, file: Path, as_json: bool = JSON) -> None:
+    """Validate a mapping file and store it as a new DRAFT version (idempotent for unchanged files)."""
+    data = _read(file)
+    with platform() as plat:
+        record, created = MappingRegistry(plat.engine).apply(tenant, data, str(file))
+    _show_mapping(record, as_json, {"created": created})
+
+
+@mapping_app.command("activate")
+def mapping_activate(tenant: str, name: str, version: int, as_json: bool = JSON) -> None:
+    """Make a mapping version ACTIVE; the previous ACTIVE one becomes DEPRECATED."""
+    with platform() as plat:
+        record = MappingRegistry(plat.engine).activate(tenant, name, version)
+    _show_mapping(record, as_json)
+
+
+@mapping_app.command("list")
+def mapping_list(tenant: str, as_json: bool = JSON) -> None:
+    """List every version of the tenant's mappings."""
+    with platform() as plat:
+        records = MappingRegistry(plat.engine).list(tenant)
+    if as_json:
+        print_json(records)
+        return
+    print_table(
+        f"mappings of {tenant}",
+        ["mapping", "version", "status", "hash", "created"],
+        [[r.name, r.version, r.status, r.content_hash[:12], _day(r.created_at)] for r in records],
+    )
+
+
+@mapping_app.command("show")
+def mapping_show(
+    tenant: str,
+    name: str,
+    version: int | None = typer.Option(None, "--version", help=_VERSION_HELP),
+    as_json: bool = JSON,
+) -> None:
+    """Show one mapping version with its columns."""
+    with platform() as plat:
+        record, spec = MappingRegistry(plat.engine).get(tenant, name, version)
+    payload = model_payload(spec)
+    if as_json:
+        print_json({**record.model_dump(mode="json"), "mapping": payload})
+        return
+    _show_mapping(record, False)
+    print_table(
+        "columns",
+        ["source", "target", "type", "nullable"],
+        [[c["source"], c["target"], c["type"], c["nullable"]] for c in payload["columns"]],
+    )

@@ -1,0 +1,24 @@
+"""The public surface of ``erp_platform.workflows`` is pinned."""
+
+from __future__ import annotations
+
+import erp_platform.workflows as workflows
+
+
+def test_public_names() -> None:
+    assert sorted(workflows.__all__) == sorted([
+        "HASH_EXCLUDED_FIELDS", "Activity", "ActivityType", "CatalogFactory", "Compatibility",
+        "CompatibilityError", "DocumentSyntaxError", "ExtractActivity", "ExtractConfig",
+        "IdempotencyStrategy",
+        "InMemoryMappingSource", "InMemorySdkCatalog", "InvalidDefinitionError", "Lifecycle", "LoadActivity",
+        "MappingDocument", "MappingRecord", "MappingRegistry", "MappingSource", "OperationInfo", "ParamInfo",
+        "RegistrySdkCatalog", "ResolvedMapping", "RetryPolicy", "ScheduleTrigger", "SdkCatalog", "SdkInfo",
+        "SdkStatus", "SensorTrigger", "Step", "StepGraph", "TransformActivity", "Trigger", "TypeSystem",
+        "WorkflowDefinition", "WorkflowRecord", "WorkflowRegistry", "analyse_steps", "canonical_json",
+        "catalog_entry_from_sdk_spec", "check_definition", "content_hash", "definition_payload",
+        "effective_steps", "load_definition", "load_document", "main_input", "mapping_hash", "model_payload",
+        "parse_definition", "parse_mapping", "registry_catalog_factory", "resolve_sdk_version",
+        "stored_definition_hash", "transforms_type_system", "validate_definition",
+    ])
+    for name in workflows.__all__:
+        assert getattr(workflows, name) is not None
