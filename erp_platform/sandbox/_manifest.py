@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class AuthScheme(str, Enum):
+class AuthScheme(StrEnum):
     NONE = "none"
     BEARER = "bearer"  # Authorization: Bearer <secret>
     API_KEY_HEADER = "api_key_header"  # <header_name>: <secret>

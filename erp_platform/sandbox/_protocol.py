@@ -7,7 +7,7 @@ output is untrusted: the host validates it with these models before using any of
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,14 +20,14 @@ PARAM_MODE = "_mode"
 RESERVED_PARAMS = frozenset({PARAM_NEXT, PARAM_PAGE_SIZE, PARAM_SINCE, PARAM_MODE})
 
 
-class ParseMode(str, Enum):
+class ParseMode(StrEnum):
     """Who parses a JSON page: the host (fast path, records never enter the guest) or the guest."""
 
     HOST = "host"
     GUEST = "guest"
 
 
-class FieldKind(str, Enum):
+class FieldKind(StrEnum):
     """How the host normalises one field of a record."""
 
     STRING = "string"

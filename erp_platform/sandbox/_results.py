@@ -1,0 +1,45 @@
+"""What one SDK call returns to the platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line the guest wrote with ``host.log``."""
+
+    level: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CallStats:
+    """Cost of one call. Not part of result equality (sandbox and native runs differ here)."""
+
+    runner: str  # "wasm" or "native"
+    requests: int = 0
+    attempts: int = 0
+    bytes_received: int = 0
+    http_ms: float = 0.0
+    instantiate_ms: float = 0.0
+    guest_ms: float = 0.0
+    total_ms: float = 0.0
+    fuel_used: int | None = None
+    logs: tuple[LogLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """One page of an operation: normalised records, the continuation token and the call's cost.
+
+    ``records`` is empty for non-collection operations, whose value is in ``result``.
+    """
+
+    records: list[dict[str, Any]]
+    next: str | None
+    status: int
+    entity: str | None
+    stats: CallStats = field(compare=False)
+    result: Any = None
