@@ -103,29 +103,40 @@ def main() -> None:
             opens.append((time.perf_counter() - started) * 1000)
             session.close()
 
+        # A fresh session per call: open + instantiate + execute (what the first page of an activity costs).
+        cold: list[float] = []
+        cold_stats = []
+        for n in range(args.calls):
+            started = time.perf_counter()
+            with SdkSession(MANIFEST, component) as fresh_session:
+                cold_stats.append(fresh_session.call("ping", {"n": n}).stats)
+            cold.append((time.perf_counter() - started) * 1000)
+
         native = NativeComponent(SOURCES, entry="overhead_guest")
         with SdkSession(MANIFEST, component) as wasm_session, SdkSession(MANIFEST, native) as native_session:
             wasm_ping = timed_calls(wasm_session, "ping", args.calls)
             native_ping = timed_calls(native_session, "ping", args.calls)
             wasm_log = timed_calls(wasm_session, "log", args.calls)
             stats = [wasm_session.call("ping", {"n": n}).stats for n in range(args.calls)]
-    instantiate = [s.instantiate_ms for s in stats]
-    guest = [s.guest_ms for s in stats]
+    instantiate = [s.instantiate_ms for s in cold_stats]
+    guest = [s.guest_ms for s in cold_stats]
 
     print(f"compile_component (cached by hash): {compile_s:.3f} s; "
           f"load_component (disk cache): {load_s:.3f} s")
     print(f"precompiled component: {len(precompiled) / 1e6:.1f} MB, "
           f"deserialise p50 {percentile(deserialise, 50):.1f} ms")
     print(row("open session (Linker + host fns)", opens))
-    print(row("sandbox ping (instantiate+execute)", wasm_ping))
+    print(row("sandbox ping, new session (open+instantiate+execute)", cold))
     print(row("  of which instantiate", instantiate))
     print(row("  of which execute", guest))
+    print(row("sandbox ping, same session (instance reused)", wasm_ping))
     print(row("sandbox ping + host.log", wasm_log))
     print(row("native ping (same guest, CPython)", native_ping))
-    p50 = percentile(wasm_ping, 50)
+    p50 = percentile(cold, 50)
     verdict = "meets" if p50 <= 5.0 else "MISSES"
-    print(f"sandbox p50 {p50:.3f} ms {verdict} the 5 ms target; "
-          f"sandbox / native p50 = {p50 / percentile(native_ping, 50):.0f}x")
+    print(f"instantiate + execute p50 {p50:.3f} ms {verdict} the 5 ms target; "
+          f"reused instance p50 {percentile(wasm_ping, 50):.3f} ms; "
+          f"native p50 {percentile(native_ping, 50):.3f} ms")
 
 
 if __name__ == "__main__":

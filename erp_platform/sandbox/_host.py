@@ -104,6 +104,12 @@ class HostBridge:
     def close(self) -> None:
         self.client.close()
 
+    @property
+    def violation_pending(self) -> bool:
+        """A violation or internal error was remembered during the current call."""
+        state = self._state
+        return state is not None and (state.failure is not None or state.internal is not None)
+
     def _require(self) -> CallState:
         if self._state is None:
             raise RuntimeError("host function called outside of a call")

@@ -222,7 +222,9 @@ class LoadedComponent:
 
 
 class WasmGuest:
-    """Instantiates the component in a fresh Store for every call, with host functions of one bridge."""
+    """One guest instance per session (per activity): instantiated on the first call, reused by later calls
+    with fresh fuel and a fresh deadline each time, and thrown away after any trap or violation (the next
+    call instantiates a clean one)."""
 
     def __init__(self, loaded: LoadedComponent, bridge: HostBridge, limits: SandboxLimits) -> None:
         self._loaded = loaded
@@ -230,9 +232,21 @@ class WasmGuest:
         self._bridge = bridge
         self._limits = limits
         self._linker = self._make_linker()
+        self._store: Store | None = None
+        self._instance: Any = None
+        self._funcs: dict[str, Any] = {}
+        self._stderr = _StderrTail()
 
     def close(self) -> None:
+        self._discard()
         self._linker.close()
+
+    def _discard(self) -> None:
+        if self._store is not None:
+            self._store.close()
+        self._store = None
+        self._instance = None
+        self._funcs = {}
 
     def _make_linker(self) -> Linker:
         bridge = self._bridge
@@ -290,42 +304,58 @@ class WasmGuest:
         return linker
 
     def call(self, export: str, args: tuple[str, ...], context: CallContext) -> GuestOutcome:
-        """Instantiate in a fresh Store and call ``export``; traps come back classified, never raised."""
+        """Call ``export`` on this session's instance; traps come back classified, never raised."""
         runtime = self._runtime
         limits = self._limits
-        stderr = _StderrTail()
-        store = Store(runtime.engine)
         started = time.perf_counter()
         instantiated = started
+        keep = False
         try:
-            wasi = WasiConfig()
-            wasi.stderr_custom = stderr.write
-            store.set_wasi(wasi)
+            if self._store is None:
+                self._stderr = _StderrTail()
+                store = Store(runtime.engine)
+                wasi = WasiConfig()
+                wasi.stderr_custom = self._stderr.write
+                store.set_wasi(wasi)
+                store.set_limits(memory_size=limits.memory_bytes)
+                self._store = store
+            store = self._store
             store.set_fuel(limits.fuel)
             store.set_epoch_deadline(runtime.epoch_ticks(limits.deadline_seconds))
-            store.set_limits(memory_size=limits.memory_bytes)
             try:
-                instance = self._linker.instantiate(store, self._loaded.component)
+                if self._instance is None:
+                    self._instance = self._linker.instantiate(store, self._loaded.component)
                 instantiated = time.perf_counter()
-                func = instance.get_func(store, export)
+                func = self._funcs.get(export)
                 if func is None:
-                    raise GuestTrap(f"the component has no export {export!r}", context=context)
+                    func = self._instance.get_func(store, export)
+                    if func is None:
+                        raise GuestTrap(f"the component has no export {export!r}", context=context)
+                    self._funcs[export] = func
                 value = func(store, *args)
+                func.post_return(store)
             except WasmtimeError as exc:
-                trap = _classify(exc, stderr.text(), limits, context, instantiated == started)
+                trap = _classify(exc, self._stderr.text(), limits, context, instantiated == started)
                 return self._outcome("trap", "", started, instantiated, store, trap=trap)
             except SandboxError as exc:
                 return self._outcome("trap", "", started, instantiated, store, trap=exc)
             if export == "describe":
+                keep = True
                 return self._outcome("ok", str(value), started, instantiated, store)
             tag = getattr(value, "tag", None)
             payload = getattr(value, "payload", None)
             if tag not in ("ok", "err") or not isinstance(payload, str):
                 trap = GuestTrap(f"execute returned {type(value).__name__}, not a result", context=context)
                 return self._outcome("trap", "", started, instantiated, store, trap=trap)
+            keep = not self._bridge_failed()
             return self._outcome(tag, payload, started, instantiated, store)
         finally:
-            store.close()
+            if not keep:
+                self._discard()
+
+    def _bridge_failed(self) -> bool:
+        """A host-side violation during the call: start the next call on a fresh instance."""
+        return self._bridge.violation_pending
 
     def _outcome(
         self,
