@@ -9,9 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 
+class CodeLocationBuildError(RuntimeError):
+    """Building a tenant's Definitions failed (never an AttributeError: Dagster would report "not found")."""
+
+
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
     from erp_platform.orchestration._definitions import build_tenant_definitions
 
-    return build_tenant_definitions(name)
+    try:
+        return build_tenant_definitions(name)
+    except AttributeError as exc:
+        raise CodeLocationBuildError(f"building the code location of tenant {name!r} failed: {exc!r}") from exc

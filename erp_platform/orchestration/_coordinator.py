@@ -1,23 +1,62 @@
-"""``ErpRunCoordinator``: Dagster's queued run coordinator with the platform's admission control."""
+"""``ErpRunCoordinator``: Dagster's queued run coordinator with the platform's admission control.
+
+``submit_run`` runs in whichever process launches a run (the webserver for the UI, the daemon for
+sensors, schedules and retries, the CLI for ``erp ops run resume``). It admits the run (see
+:mod:`erp_platform.queue`) or raises :class:`~erp_platform.queue.RunRefused`; Dagster then marks the run
+failed with the refusal's message as an engine event, which is what the UI shows. An admitted run gets
+its canonical concurrency tags (tier, tenant cap) before it is queued, so the daemon's tag limits apply.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
+from dagster import DagsterRunStatus
 from dagster._core.run_coordinator import SubmitRunContext
 from dagster._core.run_coordinator.queued_run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._serdes import ConfigurableClassData
-from typing_extensions import Self
+
+if TYPE_CHECKING:
+    from erp_platform.queue import AdmissionControl
 
 
-class ErpRunCoordinator(QueuedRunCoordinator):  # type: ignore[type-arg]
+class ErpRunCoordinator(QueuedRunCoordinator):
     """Queues runs like Dagster's coordinator after the platform admits them."""
+
+    _configured_keys: frozenset[str] | None = None
+    _keys_lock = threading.Lock()
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]) -> Self:
         return super().from_config_value(inst_data, config_value)
 
+    def admission_control(self) -> AdmissionControl:
+        """The admission rules, with the queue settings read now from ``ERP_QUEUE_*``."""
+        from erp_platform.orchestration._process import process_platform
+        from erp_platform.queue import AdmissionControl, load_queue_settings
+
+        with self._keys_lock:
+            if self._configured_keys is None:
+                limits = self._instance.get_concurrency_config().run_queue_config
+                keys = {str(limit["key"]) for limit in (limits.tag_concurrency_limits if limits else [])}
+                self._configured_keys = frozenset(keys)
+        return AdmissionControl(process_platform().engine, load_queue_settings(),
+                                configured_tag_keys=self._configured_keys)
+
     def submit_run(self, context: SubmitRunContext) -> DagsterRun:
-        return super().submit_run(context)
+        run = context.dagster_run
+        if run.status != DagsterRunStatus.NOT_STARTED:
+            return super().submit_run(context)
+        from erp_platform.queue import InstanceRunCounter, run_request
+
+        control = self.admission_control()
+        with control.admit(run_request(run), InstanceRunCounter(self._instance)) as admission:
+            changed = {k: v for k, v in admission.tags.items() if run.tags.get(k) != v}
+            if changed:
+                self._instance.add_run_tags(run.run_id, changed)
+            for line in admission.warnings:
+                self._instance.report_engine_event(line, run)
+            return super().submit_run(context)

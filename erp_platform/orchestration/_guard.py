@@ -8,6 +8,8 @@
   or the hold limit passes (then the step fails and the run can be resumed once the flag is gone).
 - The tenant must not be suspended; the workflow version must not be retired or past
   ``force_cancel_after``.
+- A run paused by an operator (run tag ``erp/paused=true``, see ``erp ops run pause``) holds like a pause
+  flag until it is resumed. Messages go to the run's log and, as JSON lines, to ``erp.run``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
@@ -55,11 +58,23 @@ class StepGuard:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        run_id: str | None = None,
+        instance: dg.DagsterInstance | None = None,
     ) -> None:
+        from erp_platform.observability import RunLogger
+
         self._id = identity
-        self._log = log
+        self._log = RunLogger(tenant=identity.tenant, workflow=identity.workflow, run_id=run_id,
+                              step=identity.activity, dagster_log=log)
         self._sleep = sleep
         self._clock = clock
+        self._run_id = run_id
+        self._instance = instance
+
+    @classmethod
+    def for_context(cls, identity: StepIdentity, context: Any, **kwargs: Any) -> StepGuard:
+        """A guard for a step's Dagster ``context`` (its log, run id and instance: run pauses apply)."""
+        return cls(identity, context.log, run_id=context.run_id, instance=context.instance, **kwargs)
 
     def check(self, run_tags: dict[str, str]) -> None:
         """Run all checks; raises ``dg.Failure`` (not retried) when the step must not run."""
@@ -122,6 +137,17 @@ class StepGuard:
         pairs = scope_ids_for(self._id.tenant, self._id.workflow, self._id.sdks)
         return ControlFlags(process_platform().engine).applicable(pairs)
 
+    def run_pause(self) -> str | None:
+        """A label when an operator paused this run (``erp ops run pause``), else None."""
+        if self._instance is None or self._run_id is None:
+            return None
+        from erp_platform.queue import run_pause
+
+        run = self._instance.get_run_by_id(self._run_id)
+        if run is None or not run_pause(run):
+            return None
+        return f"an operator's pause of run {self._run_id} (`erp ops run resume {self._run_id}`)"
+
     def _honour_flags(self) -> None:
         limit = pause_hold_seconds()
         started = self._clock()
@@ -131,18 +157,21 @@ class StepGuard:
             blocks = [f for f in flags if f.flag_type == "block"]
             if blocks:
                 raise BlockedError(f"step {self._id.activity!r} blocked by {blocks[0].label}")
-            pauses = [f for f in flags if f.flag_type == "pause"]
+            pauses = [f.label for f in flags if f.flag_type == "pause"]
+            paused_run = self.run_pause()
+            if paused_run is not None:
+                pauses.append(paused_run)
             if not pauses:
                 return
             held = self._clock() - started
             if held >= limit:
                 raise BlockedError(
-                    f"step {self._id.activity!r} was held {held:.0f} s by {pauses[0].label}, past the hold limit "
-                    f"of {limit:.0f} s ({PAUSE_HOLD_ENV}); resume the run after clearing the flag"
+                    f"step {self._id.activity!r} was held {held:.0f} s by {pauses[0]}, past the hold limit "
+                    f"of {limit:.0f} s ({PAUSE_HOLD_ENV}); resume the run after clearing the pause"
                 )
             wait = min(delay, max(0.1, limit - held))
             self._log.info(
-                f"step {self._id.activity!r} held by {pauses[0].label}; waiting {wait:.0f} s "
+                f"step {self._id.activity!r} held by {pauses[0]}; waiting {wait:.0f} s "
                 f"(held {held:.0f} s of at most {limit:.0f} s)"
             )
             self._sleep(wait)

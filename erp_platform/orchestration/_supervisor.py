@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from erp_platform._errors import ErpPlatformError
 from erp_platform._platform import Platform
@@ -62,10 +63,14 @@ class DevStack:
     webserver: bool = True
     daemon: bool = True
     policy: QueuePolicy | None = None
+    metrics_port: int | None = None  # /metrics and /health: None = ERP_METRICS_PORT (9464); -1 = off
     env: dict[str, str] = field(default_factory=dict)
+    dagster_env: dict[str, str] = field(default_factory=dict)
     _procs: dict[str, _Proc] = field(default_factory=dict)
     _code_servers: dict[str, tuple[int, str]] = field(default_factory=dict)  # slug -> (pid, fingerprint)
     _stopped: bool = False
+    _ops: Any = None  # erp_platform.queue.QueueMaintenance (force_cancel_after, caps in dagster.yaml)
+    _metrics: Any = None  # erp_platform.observability.MetricsServer
 
     # -- paths ---------------------------------------------------------------------------------------
     @property
@@ -106,8 +111,11 @@ class DevStack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.run_dir, 0o700)
-        self.env = {**os.environ, **prepare_dagster_home(self.platform.settings, self.platform.database_url,
-                                                         self.policy)}
+        from erp_platform.queue import queue_policy
+
+        policy = self.policy or queue_policy(self.platform.engine)
+        self.dagster_env = prepare_dagster_home(self.platform.settings, self.platform.database_url, policy)
+        self.env = {**os.environ, **self.dagster_env}
         self._migrate_dagster()
         bin_dir = Path(sys.executable).parent
         self._spawn(_Proc("forkserver", [sys.executable, "-m", "erp_platform.orchestration._forkserver",
@@ -120,12 +128,17 @@ class DevStack:
             self._spawn(_Proc("webserver", [str(bin_dir / "dagster-webserver"), "-w", str(self.workspace_path),
                                             "-h", self.host, "-p", str(self.port)]))
             self._wait_http(f"{self.url}/server_info", timeout)
+        self._start_ops()
 
     def stop(self) -> None:
         """Stop every process this stack started (webserver, daemon, fork server with its children)."""
         if self._stopped:
             return
         self._stopped = True
+        if self._metrics is not None:
+            self._metrics.stop()
+        if self._ops is not None:
+            self._ops.close()
         for name in ("webserver", "daemon", "forkserver"):
             proc = self._procs.get(name)
             if proc is None or proc.popen is None or proc.popen.poll() is not None:
@@ -145,6 +158,27 @@ class DevStack:
                 self.sync_locations()
             except ErpPlatformError as exc:
                 _log.warning("could not sync code locations: %s", exc)
+            if self._ops is not None and self._ops.tick():
+                self._restart_daemon()
+
+    def _start_ops(self) -> None:
+        """Queue upkeep (force_cancel_after, caps) and the /metrics + /health endpoint."""
+        from erp_platform.observability import MetricsServer
+        from erp_platform.queue import QueueMaintenance
+
+        self._ops = QueueMaintenance(self.platform, self.env, fixed_policy=self.policy)
+        if self.metrics_port != -1:
+            try:
+                self._metrics = MetricsServer(self.platform, port=self.metrics_port,
+                                              instance=self._ops.instance).start()
+            except OSError as exc:  # the port is taken: run without the endpoint rather than not at all
+                _log.warning("metrics endpoint not started (ERP_METRICS_PORT): %s", exc)
+
+    def _restart_daemon(self) -> None:
+        proc = self._procs.get("daemon")
+        if proc is not None and proc.popen is not None and proc.popen.poll() is None:
+            _terminate(proc.popen, grace=10)
+            self._spawn(proc)
 
     # -- code locations ------------------------------------------------------------------------------
     def sync_locations(self, *, initial: bool = False) -> list[str]:

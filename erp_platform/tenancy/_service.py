@@ -16,6 +16,7 @@ from erp_platform.tenancy._models import TenantInfo
 from erp_platform.tenancy._tiers import TIER_POLICIES, Quotas, Tier
 
 PurgeHook = Callable[[str], None]
+RESERVED_SLUGS = frozenset({"resume"})
 _HOST_PORT_HELP = "use HOST:PORT, e.g. 127.0.0.1:8900 or erp.internal:443"
 
 
@@ -53,6 +54,8 @@ class TenantService:
     def create(self, slug: str, tier: str, *, name: str | None = None) -> TenantInfo:
         """Onboard a tenant: row, schema ``tenant_<slug>``, role owning only that schema. All or nothing."""
         validate_slug(slug)
+        if slug in RESERVED_SLUGS:
+            raise InvalidInputError(f"tenant slug {slug!r} is reserved (it is a CLI keyword); choose another slug")
         policy = TIER_POLICIES[Tier.parse(tier)]
         display = (name or slug).strip()
         if not display or len(display) > 200:

@@ -1,0 +1,271 @@
+"""The bodies of extract, transform and load assets.
+
+Each body runs after :class:`StepGuard` and reports errors wrapped with tenant, workflow, activity and
+attempt. Terminal errors (bad input, isolation, integrity, sandbox violations) fail the step without
+retries; transient ones (ERP 5xx after the host's retries, rate limits, database timeouts) are retried
+by the activity's retry policy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from erp_platform._errors import ErpPlatformError
+from erp_platform.objectstore import tenant_key
+from erp_platform.orchestration._artifacts import SdkArtifact
+from erp_platform.orchestration._checkpoints import (
+    Checkpoint,
+    commit_cursor,
+    committed_cursor,
+    load_checkpoint,
+    save_checkpoint,
+)
+from erp_platform.orchestration._guard import StepIdentity
+from erp_platform.orchestration._io_manager import asset_segment, local_path
+from erp_platform.orchestration._process import process_platform
+from erp_platform.tenancy import TenantInfo, tenant_transaction
+from erp_platform.transforms import apply_transform, frame_from_records
+from erp_platform.transforms._context import ExecutionContext
+from erp_platform.transforms._spec import MappingSpec
+from erp_platform.workflows import ExtractActivity, LoadActivity, TransformActivity
+
+CURSOR_META = "erp/cursor_max"
+ROOT_RUN_TAG = "dagster/root_run_id"
+
+
+class ActivityTimeout(ErpPlatformError):
+    """An activity ran past its start-to-close timeout."""
+
+
+@dataclass(frozen=True)
+class StepRuntime:
+    """What an activity body needs: the Dagster context, which artifact it is, the tenant."""
+
+    context: dg.AssetExecutionContext
+    identity: StepIdentity
+    tenant: TenantInfo
+    timeout_seconds: int
+
+    @property
+    def run_id(self) -> str:
+        return self.context.run.run_id
+
+    @property
+    def root_run_id(self) -> str:
+        return self.context.run.tags.get(ROOT_RUN_TAG) or self.context.run.run_id
+
+    @property
+    def attempt(self) -> int:
+        return self.context.retry_number + 1
+
+    def execution_context(self) -> ExecutionContext:
+        """Deterministic time and ids: the root run's creation time, seeded by root run and step."""
+        record = self.context.instance.get_run_record_by_id(self.root_run_id)
+        started = record.create_timestamp if record is not None else datetime.now(UTC)
+        return ExecutionContext(tenant=self.identity.tenant, workflow=self.identity.workflow,
+                                run_id=self.root_run_id, step=self.identity.activity,
+                                run_started_at=started.astimezone(UTC), attempt=self.attempt)
+
+    def describe(self) -> str:
+        ident = self.identity
+        return (f"tenant {ident.tenant!r}, workflow {ident.workflow!r} v{ident.version}, activity "
+                f"{ident.activity!r}, attempt {self.attempt}")
+
+
+@contextmanager
+def user_code_boundary(step: StepRuntime) -> Iterator[None]:
+    """Re-raise errors with where they happened; terminal platform errors are not retried."""
+    try:
+        yield
+    except dg.Failure:
+        raise
+    except ErpPlatformError as exc:
+        message = f"{type(exc).__name__} in {step.describe()}: {exc}"
+        if exc.transient:
+            raise dg.Failure(description=message, allow_retries=True) from exc
+        raise dg.Failure(description=message, allow_retries=False) from exc
+
+
+# -- extract ----------------------------------------------------------------------------------------------
+def run_extract(step: StepRuntime, activity: ExtractActivity, sdk: SdkArtifact) -> tuple[pl.LazyFrame, dict[str, Any]]:
+    """Read the operation page by page, checkpointing after each page so a resumed run continues."""
+    from erp_platform.sdks import SdkService
+
+    plat = process_platform()
+    cfg = activity.config
+    op = sdk.operation(cfg.operation)
+    fields = sdk.entity_fields(op.get("entity"))
+    cursor_field = (op.get("incremental") or {}).get("field") if cfg.incremental else None
+    ident = step.identity
+    ckpt = load_checkpoint(plat.engine, step.tenant.id, step.root_run_id, ident.workflow, ident.activity)
+    if ckpt.pages_done:
+        step.context.log.info(
+            f"resuming extract {ident.activity!r} after {ckpt.pages_done} pages ({ckpt.records_done} records) "
+            f"checkpointed by run lineage {step.root_run_id}"
+        )
+    params: dict[str, Any] = {**cfg.params, "_page_size": cfg.page_size}
+    since = committed_cursor(plat.engine, step.tenant.id, ident.workflow, ident.activity) if cfg.incremental else None
+    if since is not None:
+        params["_since"] = since
+    deadline = time.monotonic() + step.timeout_seconds
+    if not ckpt.finished:
+        with SdkService.from_platform(plat).open_session(step.tenant.slug, sdk.name, sdk.version, run_id=step.run_id) as session:
+            while True:
+                if ckpt.pages_done and ckpt.next_token is None:
+                    break
+                if cfg.max_pages is not None and ckpt.pages_done >= cfg.max_pages:
+                    break
+                if time.monotonic() > deadline:
+                    raise ActivityTimeout(
+                        f"extract {ident.activity!r} passed its start_to_close_timeout of {step.timeout_seconds} s "
+                        f"after {ckpt.pages_done} pages; resume the run to continue from the checkpoint"
+                    )
+                call_params = dict(params)
+                if ckpt.next_token is not None:
+                    call_params["_next"] = ckpt.next_token
+                page = session.call(cfg.operation, call_params)
+                frame = frame_from_records(page.records, fields, where=f"{cfg.operation} page {ckpt.pages_done + 1}")
+                _write_part(step, ckpt, frame)
+                ckpt.records_done += frame.height
+                ckpt.next_token = page.next
+                if cursor_field and frame.height and cursor_field in frame.columns:
+                    ckpt.cursor_max = _max_cursor(ckpt.cursor_max, frame, cursor_field)
+                ckpt.pages_done += 1
+                save_checkpoint(plat.engine, ckpt, step.run_id)
+        ckpt.finished = True
+        save_checkpoint(plat.engine, ckpt, step.run_id)
+    metadata: dict[str, Any] = {
+        "erp/pages": ckpt.pages_done,
+        "erp/records": ckpt.records_done,
+        "erp/sdk": f"{sdk.name}@{sdk.version}",
+        "erp/operation": cfg.operation,
+    }
+    if ckpt.cursor_max is not None:
+        metadata[CURSOR_META] = ckpt.cursor_max
+    if since is not None:
+        metadata["erp/since"] = since
+    return _scan_parts(step, ckpt, fields), metadata
+
+
+def _write_part(step: StepRuntime, ckpt: Checkpoint, frame: pl.DataFrame) -> None:
+    """Stage one page as parquet; an unrecorded part from a crashed attempt is replaced."""
+    import io
+
+    store = process_platform().objects
+    key = tenant_key(step.tenant.slug, "executions", step.root_run_id, "activities",
+                     f"{step.identity.workflow}.{step.identity.activity}", "pages",
+                     f"part-{ckpt.pages_done:06d}.parquet")
+    buf = io.BytesIO()
+    frame.write_parquet(buf)
+    store.put_bytes(key, buf.getvalue())
+    ckpt.part_keys.append(key.path)
+
+
+def _scan_parts(step: StepRuntime, ckpt: Checkpoint, fields: dict[str, str]) -> pl.LazyFrame:
+    from erp_platform.orchestration._io_manager import key_for_path
+
+    paths = [local_path(key_for_path(step.tenant.slug, p)) for p in ckpt.part_keys]
+    if not paths:
+        return frame_from_records([], fields).lazy()
+    return pl.scan_parquet(paths)
+
+
+def _max_cursor(current: str | None, frame: pl.DataFrame, column: str) -> str | None:
+    series = frame.get_column(column).drop_nulls()
+    if series.is_empty():
+        return current
+    top = series.max()
+    value = top.astimezone(UTC).isoformat() if isinstance(top, datetime) else str(top)
+    return value if current is None or value > current else current
+
+
+# -- transform --------------------------------------------------------------------------------------------
+def run_transform(step: StepRuntime, activity: TransformActivity, inputs: dict[str, pl.LazyFrame],
+                  main: str) -> pl.LazyFrame:
+    return apply_transform(activity.config, inputs, main=main, ctx=step.execution_context())
+
+
+# -- load -------------------------------------------------------------------------------------------------
+def run_load(step: StepRuntime, activity: LoadActivity, frame: pl.LazyFrame, mapping: MappingSpec,
+             upstream_extracts: list[tuple[dg.AssetKey, str]]) -> tuple[dict[str, Any], list[dg.AssetCheckResult]]:
+    """Merge into the tenant's table, check it, then commit the incremental cursors of the extracts."""
+    from erp_platform.loader import load_frame
+
+    plat = process_platform()
+    loaded_at = datetime.now(UTC)
+    result = load_frame(plat.engine, step.tenant, activity.config, frame, run_id=step.run_id, loaded_at=loaded_at,
+                        mapping=mapping)
+    checks = _load_checks(step, activity, result.rows_in - result.duplicates)
+    for asset_key, extract_id in upstream_extracts:
+        event = step.context.instance.get_latest_materialization_event(asset_key)
+        meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
+        cursor = meta.get(CURSOR_META)
+        if cursor is not None:
+            commit_cursor(plat.engine, step.tenant.id, step.identity.workflow, extract_id, str(cursor.value),
+                          step.run_id)
+    metadata: dict[str, Any] = {
+        "erp/table": result.table,
+        "erp/rows_in": result.rows_in,
+        "erp/inserted": result.inserted,
+        "erp/updated": result.updated,
+        "erp/unchanged": result.unchanged,
+        "erp/duplicates": result.duplicates,
+        "erp/created": result.created,
+        "erp/columns_added": ", ".join(result.columns_added) or "-",
+    }
+    return metadata, checks
+
+
+def _load_checks(step: StepRuntime, activity: LoadActivity, distinct_rows: int) -> list[dg.AssetCheckResult]:
+    from sqlalchemy import text
+
+    from erp_platform.db import quote_ident
+
+    table = quote_ident(activity.config.table)
+    keys = ", ".join(quote_ident(k) for k in activity.config.business_key)
+    nulls = " OR ".join(f"{quote_ident(k)} IS NULL" for k in activity.config.business_key)
+    with tenant_transaction(process_platform().engine, step.tenant) as conn:
+        total = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+        distinct = conn.execute(text(f"SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {table}) d")).scalar_one()
+        null_keys = conn.execute(text(f"SELECT count(*) FROM {table} WHERE {nulls}")).scalar_one()
+    return [
+        dg.AssetCheckResult(
+            check_name="row_count", passed=bool(total >= distinct_rows),
+            metadata={"table_rows": int(total), "rows_loaded": int(distinct_rows)},
+            description="the table holds at least every distinct business key of this load",
+        ),
+        dg.AssetCheckResult(
+            check_name="business_key", passed=bool(distinct == total and null_keys == 0),
+            metadata={"rows": int(total), "distinct_keys": int(distinct), "null_keys": int(null_keys)},
+            description="business keys are unique and never null",
+        ),
+    ]
+
+
+def extract_checks(frame: pl.LazyFrame, records: int, keys: tuple[str, ...]) -> list[dg.AssetCheckResult]:
+    """Record count matches the checkpointed pages; entity keys present and unique when declared."""
+    height = int(frame.select(pl.len()).collect().item())
+    results = [dg.AssetCheckResult(check_name="record_count", passed=height == records,
+                                   metadata={"rows": height, "records_fetched": records})]
+    present = [k for k in keys if k in frame.collect_schema().names()]
+    if present:
+        stats = frame.select(
+            pl.len().alias("n"),
+            pl.struct(present).n_unique().alias("distinct"),
+            pl.any_horizontal([pl.col(k).is_null() for k in present]).sum().alias("nulls"),
+        ).collect().row(0, named=True)
+        results.append(dg.AssetCheckResult(
+            check_name="keys", passed=bool(stats["distinct"] == stats["n"] and stats["nulls"] == 0),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"rows": int(stats["n"]), "distinct_keys": int(stats["distinct"]),
+                      "null_keys": int(stats["nulls"] or 0), "key": ", ".join(present)},
+        ))
+    return results

@@ -1,0 +1,113 @@
+"""What a tenant's code location is compiled from: its ACTIVE workflows, the SDK versions they use (with
+their stored SdkSpec) and the mapping configs their loads reference. Read once per build, in a fixed order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from erp_platform._errors import NotFoundError
+from erp_platform.registry import SdkVersion
+from erp_platform.tenancy import TenantInfo
+from erp_platform.transforms._spec import MappingSpec
+from erp_platform.workflows import (
+    ExtractActivity,
+    LoadActivity,
+    MappingRegistry,
+    WorkflowDefinition,
+    WorkflowRecord,
+    WorkflowRegistry,
+    registry_catalog_factory,
+    resolve_sdk_version,
+)
+
+
+@dataclass(frozen=True)
+class SdkArtifact:
+    """One SDK version a workflow runs with."""
+
+    name: str
+    version: int
+    status: str
+    wasm_hash: str | None
+    spec: dict[str, Any]  # SdkSpec dump
+
+    def operation(self, operation_id: str) -> dict[str, Any]:
+        for op in self.spec.get("operations", []):
+            if op.get("id") == operation_id:
+                return dict(op)
+        raise NotFoundError(f"SDK {self.name} v{self.version} has no operation {operation_id!r}")
+
+    def entity_fields(self, entity: str | None) -> dict[str, str]:
+        for ent in self.spec.get("entities", []):
+            if ent.get("name") == entity:
+                return {f["name"]: f["kind"] for f in ent.get("fields", [])}
+        return {}
+
+    def entity_keys(self, entity: str | None) -> tuple[str, ...]:
+        for ent in self.spec.get("entities", []):
+            if ent.get("name") == entity:
+                return tuple(ent.get("keys", ()))
+        return ()
+
+
+@dataclass(frozen=True)
+class CompiledInputs:
+    """Everything one workflow needs at compile time."""
+
+    tenant: TenantInfo
+    record: WorkflowRecord
+    definition: WorkflowDefinition
+    sdks: dict[str, SdkArtifact]  # by SDK name
+    mappings: dict[str, MappingSpec]  # load activity id -> resolved mapping
+
+
+def tenant_artifacts(engine: Engine, tenant: TenantInfo) -> list[CompiledInputs]:
+    """The tenant's ACTIVE workflows (hash-verified) with their SDKs and mappings, by workflow id."""
+    registry = WorkflowRegistry(engine, registry_catalog_factory(engine))
+    catalog = registry_catalog_factory(engine)(tenant.slug)
+    mapping_source = MappingRegistry(engine).source(tenant.slug)
+    out: list[CompiledInputs] = []
+    for record, definition in registry.active_definitions(tenant.slug):
+        sdks: dict[str, SdkArtifact] = {}
+        mappings: dict[str, MappingSpec] = {}
+        for activity in definition.activities:
+            if isinstance(activity, ExtractActivity):
+                name = activity.config.sdk
+                if name in sdks:
+                    continue
+                info = resolve_sdk_version(catalog, name, definition.compatibility.required_sdk_version)
+                if info is None:
+                    raise NotFoundError(
+                        f"workflow {definition.id!r} of tenant {tenant.slug!r} uses SDK {name!r}, which has no "
+                        "usable version; build and activate one with `erp sdk build` / `erp sdk activate`"
+                    )
+                sdks[name] = _load_sdk(engine, tenant, name, info.version)
+            elif isinstance(activity, LoadActivity):
+                if activity.config.mapping is not None:
+                    mappings[activity.id] = activity.config.mapping
+                elif activity.config.mapping_ref is not None:
+                    resolved = mapping_source.resolve(activity.config.mapping_ref)
+                    if resolved is None:
+                        raise NotFoundError(
+                            f"workflow {definition.id!r} load {activity.id!r} references mapping "
+                            f"{activity.config.mapping_ref!r}, which does not exist; apply it with `erp mapping apply`"
+                        )
+                    mappings[activity.id] = resolved.spec
+        out.append(CompiledInputs(tenant, record, definition, sdks, mappings))
+    return out
+
+
+def _load_sdk(engine: Engine, tenant: TenantInfo, name: str, version: int) -> SdkArtifact:
+    t = SdkVersion.__table__
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(t.c.name, t.c.version, t.c.status, t.c.wasm_hash, t.c.sdk_spec)
+            .where(t.c.tenant_id == tenant.id, t.c.name == name, t.c.version == version)
+        ).first()
+    if row is None:
+        raise NotFoundError(f"SDK {name} v{version} of tenant {tenant.slug!r} does not exist")
+    return SdkArtifact(name=row.name, version=row.version, status=row.status, wasm_hash=row.wasm_hash,
+                       spec=dict(row.sdk_spec or {}))

@@ -1,0 +1,120 @@
+"""Submitting workflow runs through Dagster's run queue (the same GraphQL path the UI uses), in-process.
+
+The workspace is just the tenant's own code location (its gRPC code server started by ``erp dev``), so
+launching a run costs one location load, not one per tenant.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dagster import DagsterInstance, DagsterRunStatus
+
+from erp_platform._errors import ConflictError, ErpPlatformError, NotFoundError
+from erp_platform.db import validate_slug
+from erp_platform.orchestration._workspace import code_server_socket, location_name
+
+_LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on InvalidSubsetError { message }
+    ... on PipelineNotFoundError { message }
+    ... on RunConflict { message }
+    ... on UnauthorizedError { message }
+    ... on PresetNotFoundError { message }
+    ... on ConflictingExecutionParamsError { message }
+    ... on NoModeProvidedError { message }
+  }
+}
+"""
+
+FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+
+
+class RunLaunchError(ErpPlatformError):
+    """Dagster refused to create or queue the run; the message says why (admission, missing job...)."""
+
+
+@contextmanager
+def tenant_workspace(instance: DagsterInstance, run_dir: Path, tenant: str) -> Iterator[Any]:
+    """A workspace holding only ``tenant``'s code location (served by its code server)."""
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import GrpcServerTarget
+
+    validate_slug(tenant)
+    sock = code_server_socket(run_dir, tenant)
+    if not sock.exists():
+        raise ConflictError(
+            f"tenant {tenant!r} has no running code server ({sock} is missing): start the platform with "
+            "`erp dev` (or wait for it to pick up the new tenant)"
+        )
+    target = GrpcServerTarget(host="localhost", port=None, socket=str(sock), location_name=location_name(tenant))
+    with WorkspaceProcessContext(instance, target) as ctx:
+        yield ctx
+
+
+def launch_workflow_run(instance: DagsterInstance, run_dir: Path, tenant: str, workflow: str,
+                        tags: Mapping[str, str] | None = None) -> str:
+    """Create and submit a run of ``workflow``'s job in ``tenant``'s code location; returns the run id."""
+    from dagster_graphql.cli import execute_query
+
+    params = {
+        "selector": {"repositoryLocationName": location_name(tenant), "repositoryName": "__repository__",
+                     "jobName": workflow},
+        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in sorted((tags or {}).items())]},
+        "runConfigData": {},
+    }
+    with tenant_workspace(instance, run_dir, tenant) as ctx:
+        result = execute_query(ctx, _LAUNCH, {"params": params})
+    if result.get("errors"):
+        raise RunLaunchError(f"run of {tenant}/{workflow} not launched: {result['errors'][0].get('message')}")
+    payload = result["data"]["launchRun"]
+    kind = payload["__typename"]
+    if kind == "LaunchRunSuccess":
+        return str(payload["run"]["runId"])
+    if kind == "PipelineNotFoundError":
+        raise NotFoundError(
+            f"tenant {tenant!r} has no ACTIVE workflow {workflow!r} in its code location; activate it with "
+            "`erp workflow activate` (the code location reloads within seconds)"
+        )
+    message = payload.get("message") or "; ".join(e["message"] for e in payload.get("errors", []))
+    raise RunLaunchError(f"run of {tenant}/{workflow} was refused: {message}")
+
+
+def wait_for_run(instance: DagsterInstance, run_id: str, *, timeout: float = 3600, poll: float = 0.25) -> DagsterRunStatus:
+    """Wait until the run finishes; returns its final status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        if run is None:
+            raise NotFoundError(f"run {run_id} does not exist")
+        if run.status in FINISHED:
+            return run.status
+        time.sleep(poll)
+    raise ErpPlatformError(f"run {run_id} did not finish within {timeout:.0f} s (still {run.status.value})")
+
+
+def run_failure_message(instance: DagsterInstance, run_id: str) -> str:
+    """The first step failure (or run failure) message of a run, for people."""
+    from dagster import DagsterEventType
+
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None:
+            continue
+        if event.event_type in (DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE,
+                                DagsterEventType.ENGINE_EVENT) and event.event_specific_data is not None:
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None:
+                return f"{event.step_key or 'run'}: {error.message.strip()}"
+        if event.event_type == DagsterEventType.RUN_FAILURE and record.user_message:
+            return record.user_message
+    return "no failure recorded"
