@@ -4,10 +4,12 @@ Example:
     >>> from sdk_builder import generate, load_spec
     >>> parsed = load_spec("dynamics365_business_central_v1.openapi.yaml")
     >>> sdk = generate(parsed.spec)   # sdk.files go to componentize-py, sdk.facade to the host
+    >>> built = build_sdk(path, cache_dir=Path(".erp/cache/wasm"))  # parse + generate + scan + compile
 """
 
 from __future__ import annotations
 
+from sdk_builder._build import BuildTimings, BuiltSdk, Generator, build_sdk, sdk_name_from_title
 from sdk_builder._errors import GenerationError, ScanRefused, SpecError
 from sdk_builder._generate import GeneratedSdk, generate
 from sdk_builder._loading import load_spec
@@ -35,11 +37,14 @@ from sdk_builder._version import BUILDER_VERSION
 
 __all__ = [
     "BUILDER_VERSION",
+    "BuildTimings",
+    "BuiltSdk",
     "DateFormat",
     "Entity",
     "EntityField",
     "GeneratedSdk",
     "GenerationError",
+    "Generator",
     "Incremental",
     "IncrementalMode",
     "Operation",
@@ -59,7 +64,9 @@ __all__ = [
     "SourceFormat",
     "SpecError",
     "ValueEncoding",
+    "build_sdk",
     "generate",
     "load_spec",
     "scan",
+    "sdk_name_from_title",
 ]

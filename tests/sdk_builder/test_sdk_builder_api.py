@@ -7,11 +7,12 @@ import sdk_builder
 
 def test_exported_names() -> None:
     assert sorted(sdk_builder.__all__) == [
-        "BUILDER_VERSION", "DateFormat", "Entity", "EntityField", "GeneratedSdk", "GenerationError",
-        "Incremental", "IncrementalMode", "Operation", "Pagination", "PaginationStyle", "ParamLocation",
+        "BUILDER_VERSION", "BuildTimings", "BuiltSdk", "DateFormat", "Entity", "EntityField", "GeneratedSdk",
+        "GenerationError", "Generator", "Incremental", "IncrementalMode", "Operation", "Pagination", "PaginationStyle", "ParamLocation",
         "ParamType", "Parameter",
         "ParsedSpec", "RequestBody", "ScanFinding", "ScanProfile", "ScanRefused", "ScanReport", "SdkSpec",
-        "SkippedOperation", "SourceFormat", "SpecError", "ValueEncoding", "generate", "load_spec", "scan",
+        "SkippedOperation", "SourceFormat", "SpecError", "ValueEncoding", "build_sdk", "generate", "load_spec",
+        "scan", "sdk_name_from_title",
     ]
     for name in sdk_builder.__all__:
         assert getattr(sdk_builder, name) is not None
