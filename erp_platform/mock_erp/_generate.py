@@ -405,9 +405,14 @@ def _invoices(salts: _Salts, counts: _Counts) -> EntityPlan:
             Hash("_ch", salts.customers, customer),
             _order_total_cents().alias("_net"),
             # created between the order's creation and the invoice's base updated_at
+            # whole seconds, like every other timestamp (OData V2 would otherwise show milliseconds)
             (
-                _c("_order_created")
-                + (_base_upd(_I) - _c("_order_created")) * _bits(h2, 0, 1000).cast(pl.Int64) // 1000
+                (
+                    _c("_order_created")
+                    + (_base_upd(_I) - _c("_order_created")) * _bits(h2, 0, 1000).cast(pl.Int64) // 1000
+                )
+                // 1000
+                * 1000
             ).alias("_created"),
         ),
         (((net * _pick(_VAT_PERCENTS, _city_of_customer(ch)) + 50) // 100).alias("_tax"),),

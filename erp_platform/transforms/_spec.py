@@ -8,11 +8,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from erp_platform.transforms._types import ColumnType
 
-Identifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+RESERVED_PREFIXES = ("pg_", "_erp_")
+
+
+def _not_reserved(value: str) -> str:
+    if value.startswith(RESERVED_PREFIXES):
+        raise ValueError(
+            f"{value!r} starts with a reserved prefix ({' or '.join(RESERVED_PREFIXES)}): choose another name"
+        )
+    return value
+
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$"), AfterValidator(_not_reserved)]
 
 
 class _Op(BaseModel):

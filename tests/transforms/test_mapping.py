@@ -122,8 +122,7 @@ def test_check_mapping_reports_every_problem() -> None:
     source = {"id": "bigint", "amount": "numeric(38,10)", "ordered_at": "timestamptz", "lines": "jsonb",
               "code": "text"}
     spec = mapping(("id", "id", "bigint"), ("amount", "paid", "boolean"), ("ordered_at", "amount", "bigint"),
-                   ("lines", "lines", "text"), ("code", "id", "integer"), ("nope", "x", "text"),
-                   ("lines", "_erp_lines", "jsonb"))
+                   ("lines", "lines", "text"), ("code", "id", "integer"), ("nope", "x", "text"))
     assert check_mapping(spec, source) == [
         Problem("columns[1].type", "cannot map numeric(38,10) field 'amount' to boolean: only text and "
                                    "integers "
@@ -136,10 +135,12 @@ def test_check_mapping_reports_every_problem() -> None:
         Problem("columns[5].source", "unknown source field 'nope'; available: id, amount, ordered_at, lines, "
                                      "code",
                 "nope"),
-        Problem("columns[6].target", "target column names starting with '_erp_' are reserved for the "
-                                     "platform; "
-                "rename it", "_erp_lines"),
     ]
+
+
+def test_reserved_target_names_are_refused_by_the_spec() -> None:
+    with pytest.raises(ValueError, match=r"'_erp_lines' starts with a reserved prefix \(pg_ or _erp_\)"):
+        mapping(("lines", "_erp_lines", "jsonb"))
 
 
 @pytest.mark.parametrize(
