@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from erp_platform._errors import InvalidInputError
 from erp_platform.cli._app import app
 from erp_platform.cli._output import platform, print_json, print_table
-from erp_platform.sandbox import PageResult
-from erp_platform.sdks import SdkService, SdkVersionInfo
+
+if TYPE_CHECKING:
+    from erp_platform.sandbox import PageResult
+    from erp_platform.sdks import SdkService, SdkVersionInfo
+
+
+def _service(plat: Any) -> SdkService:
+    """The SDK service, imported on use (it pulls in wasmtime and polars: keep `erp --help` fast)."""
+    from erp_platform.sdks import SdkService
+
+    return SdkService.from_platform(plat)
 
 sdk_app = typer.Typer(
     help="Build SDKs from API specs, test them in the sandbox, and manage their versions.",
@@ -132,7 +141,7 @@ def build(
     """Build an SDK from a spec, test it in the sandbox and register it as the next version."""
     headers = _headers(header or [])
     with platform() as plat:
-        info = SdkService.from_platform(plat).build(
+        info = _service(plat).build(
             tenant, spec, name=name, base_url=base_url, headers=headers or None, auth_scheme=auth
         )
     if as_json:
@@ -149,7 +158,7 @@ def build(
 def list_(tenant: str, as_json: bool = JSON) -> None:
     """List every version of every SDK of TENANT."""
     with platform() as plat:
-        infos = SdkService.from_platform(plat).list(tenant)
+        infos = _service(plat).list(tenant)
     if as_json:
         print_json(infos)
         return
@@ -171,7 +180,7 @@ def show(
 ) -> None:
     """Show one SDK version: hashes, artifacts, skipped operations and sandbox test results."""
     with platform() as plat:
-        info = SdkService.from_platform(plat).get(tenant, name, version)
+        info = _service(plat).get(tenant, name, version)
     if as_json:
         print_json(info)
     else:
@@ -182,7 +191,7 @@ def show(
 def activate(tenant: str, name: str, version: int, as_json: bool = JSON) -> None:
     """Activate a TESTING version (several ACTIVE versions may coexist)."""
     with platform() as plat:
-        info = SdkService.from_platform(plat).activate(tenant, name, version)
+        info = _service(plat).activate(tenant, name, version)
     if as_json:
         print_json(info)
     else:
@@ -193,7 +202,7 @@ def activate(tenant: str, name: str, version: int, as_json: bool = JSON) -> None
 def revoke(tenant: str, name: str, version: int, as_json: bool = JSON) -> None:
     """Revoke a version for good: it never opens again."""
     with platform() as plat:
-        info = SdkService.from_platform(plat).revoke(tenant, name, version)
+        info = _service(plat).revoke(tenant, name, version)
     if as_json:
         print_json(info)
     else:
@@ -221,7 +230,7 @@ def call(
     """Run OPERATION (for debugging an SDK): prints the records, one JSON object per line."""
     values = _params(params)
     with platform() as plat:
-        results = SdkService.from_platform(plat).call(
+        results = _service(plat).call(
             tenant, name, operation, values, version=version, pages=pages, run_id="cli"
         )
     if as_json:

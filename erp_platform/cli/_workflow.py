@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
@@ -16,15 +17,16 @@ import yaml
 from erp_platform._errors import InvalidInputError
 from erp_platform.cli._app import app
 from erp_platform.cli._output import platform, print_json, print_table
-from erp_platform.workflows import (
-    MappingRecord,
-    MappingRegistry,
-    WorkflowRecord,
-    WorkflowRegistry,
-    definition_payload,
-    model_payload,
-    registry_catalog_factory,
-)
+
+if TYPE_CHECKING:
+    from erp_platform.workflows import MappingRecord, WorkflowRecord
+
+
+def _wf() -> ModuleType:
+    """The workflows package, imported on use (it pulls in polars: keep `erp --help` fast)."""
+    import erp_platform.workflows
+
+    return erp_platform.workflows
 
 workflow_app = typer.Typer(
     help="Apply, activate, deprecate and retire workflow definitions.", no_args_is_help=True
@@ -61,7 +63,7 @@ def _parse_date(value: str | None, option: str) -> datetime | None:
 
 
 def _registry(engine: Any) -> WorkflowRegistry:
-    return WorkflowRegistry(engine, registry_catalog_factory(engine))
+    return _wf().WorkflowRegistry(engine, _wf().registry_catalog_factory(engine))
 
 
 def _when(value: datetime | None) -> str:
@@ -193,7 +195,7 @@ def show(
     """Show one version with its (hash-verified) definition."""
     with platform() as plat:
         record, definition = _registry(plat.engine).get(tenant, workflow, version)
-    payload = definition_payload(definition)
+    payload = _wf().definition_payload(definition)
     if as_json:
         print_json({**record.model_dump(mode="json"), "definition": payload})
         return
@@ -223,7 +225,7 @@ def mapping_apply(tenant: str, file: Path, as_json: bool = JSON) -> None:
     """Validate a mapping file and store it as a new DRAFT version (idempotent for unchanged files)."""
     data = _read(file)
     with platform() as plat:
-        record, created = MappingRegistry(plat.engine).apply(tenant, data, str(file))
+        record, created = _wf().MappingRegistry(plat.engine).apply(tenant, data, str(file))
     _show_mapping(record, as_json, {"created": created})
 
 
@@ -231,7 +233,7 @@ def mapping_apply(tenant: str, file: Path, as_json: bool = JSON) -> None:
 def mapping_activate(tenant: str, name: str, version: int, as_json: bool = JSON) -> None:
     """Make a mapping version ACTIVE; the previous ACTIVE one becomes DEPRECATED."""
     with platform() as plat:
-        record = MappingRegistry(plat.engine).activate(tenant, name, version)
+        record = _wf().MappingRegistry(plat.engine).activate(tenant, name, version)
     _show_mapping(record, as_json)
 
 
@@ -239,7 +241,7 @@ def mapping_activate(tenant: str, name: str, version: int, as_json: bool = JSON)
 def mapping_list(tenant: str, as_json: bool = JSON) -> None:
     """List every version of the tenant's mappings."""
     with platform() as plat:
-        records = MappingRegistry(plat.engine).list(tenant)
+        records = _wf().MappingRegistry(plat.engine).list(tenant)
     if as_json:
         print_json(records)
         return
@@ -259,8 +261,8 @@ def mapping_show(
 ) -> None:
     """Show one mapping version with its columns."""
     with platform() as plat:
-        record, spec = MappingRegistry(plat.engine).get(tenant, name, version)
-    payload = model_payload(spec)
+        record, spec = _wf().MappingRegistry(plat.engine).get(tenant, name, version)
+    payload = _wf().model_payload(spec)
     if as_json:
         print_json({**record.model_dump(mode="json"), "mapping": payload})
         return

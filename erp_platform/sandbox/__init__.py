@@ -44,7 +44,7 @@ from erp_platform.sandbox._normalise import normalise_records
 from erp_platform.sandbox._protocol import FieldKind, GuestError, GuestPage, ParseMode
 from erp_platform.sandbox._ratelimit import BucketConfig, InMemoryRateLimiter, RateLimiter
 from erp_platform.sandbox._recorder import InMemoryRequestRecorder, RequestRecord, RequestRecorder
-from erp_platform.sandbox._results import CallStats, LogLine, PageResult
+from erp_platform.sandbox._results import CallStats, LogLine, PageResult, RawPageResult
 from erp_platform.sandbox._runtime import LoadedComponent, SandboxRuntime
 from erp_platform.sandbox._services import HostServices, SecretProvider
 from erp_platform.sandbox._session import GuestSource, SdkSession
@@ -77,6 +77,7 @@ __all__ = [
     "NormalisationError",
     "OutputTooLarge",
     "PageResult",
+    "RawPageResult",
     "ParseMode",
     "RateLimited",
     "RateLimiter",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from erp_platform.sandbox._protocol import FieldKind
+
 
 @dataclass(frozen=True)
 class LogLine:
@@ -43,3 +45,20 @@ class PageResult:
     entity: str | None
     stats: CallStats = field(compare=False)
     result: Any = None
+
+
+@dataclass(frozen=True)
+class RawPageResult:
+    """One page whose records are NOT normalised yet (bulk consumers normalise them column-wise).
+
+    ``fields`` is the normalisation the guest asked for (host-held records); it is empty when the guest
+    parsed and normalised the records itself (``normalised`` is then True).
+    """
+
+    records: list[dict[str, Any]]
+    fields: dict[str, FieldKind]
+    normalised: bool
+    next: str | None
+    status: int
+    entity: str | None
+    stats: CallStats = field(compare=False)

@@ -23,7 +23,7 @@ from erp_platform.sandbox._host import CallState, HostBridge
 from erp_platform.sandbox._manifest import SandboxLimits, SdkManifest
 from erp_platform.sandbox._normalise import normalise_records
 from erp_platform.sandbox._protocol import PARAM_NEXT, GuestError, GuestPage
-from erp_platform.sandbox._results import CallStats, LogLine, PageResult
+from erp_platform.sandbox._results import CallStats, LogLine, PageResult, RawPageResult
 from erp_platform.sandbox._runtime import GuestOutcome
 from erp_platform.sandbox._services import HostServices
 
@@ -127,6 +127,24 @@ class SdkSession:
             NormalisationError: a host-held record does not fit the declared field kinds.
         """
         return self._finish(self._execute(operation, params))
+
+    def call_raw(self, operation: str, params: Mapping[str, Any] | None = None) -> RawPageResult:
+        """Like :meth:`call`, but host-held records come back un-normalised with their field kinds.
+
+        For bulk extraction: the caller normalises whole columns at once (e.g. into a polars frame),
+        which is much faster than normalising record by record.
+        """
+        raw = self._execute(operation, params)
+        page = raw.page
+        return RawPageResult(
+            records=raw.records,
+            fields=dict(page.fields) if raw.held else {},
+            normalised=not raw.held,
+            next=page.next,
+            status=page.status,
+            entity=page.entity,
+            stats=self._stats(raw.outcome, raw.state, (time.perf_counter() - raw.started) * 1000),
+        )
 
     def iter_pages(
         self, operation: str, params: Mapping[str, Any] | None = None, *, max_pages: int | None = None

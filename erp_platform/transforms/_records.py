@@ -17,16 +17,89 @@ _NATIVE: dict[str, tuple[type, ...]] = {lt.TEXT: (str,), lt.BIGINT: (int,), lt.D
 
 
 def frame_from_records(records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldKind | str], *,
-                       where: str = "records") -> pl.DataFrame:
+                       where: str = "records", raw: bool = False) -> pl.DataFrame:
     """A frame with one column per declared field, typed by :data:`FIELD_KIND_TYPES`.
 
     Values arrive normalised by the host (ISO dates and datetimes as text, decimals as text, nested
-    JSON as is); they are parsed here, and one that does not parse fails with the field, the type and
-    sample rows. Keys not declared in ``fields`` are left out.
+    JSON as is), or ``raw`` as the ERP sent them (OData ``/Date(ms)/`` dates, ISO with offsets). They are
+    parsed column by column (fast path); when a column does not fit, the records are normalised and
+    checked value by value, and one that does not parse fails with the field, the type and sample rows.
+    Keys not declared in ``fields`` are left out.
 
     Raises:
         ConversionError: a value does not match its field's kind.
+        NormalisationError: (``raw``) a value cannot be normalised to its field's kind.
     """
+    fast = _fast_frame(records, fields)
+    if fast is not None:
+        return fast
+    if raw:
+        from erp_platform.sandbox._normalise import normalise_records
+
+        records = normalise_records([dict(r) for r in records], {k: FieldKind(v) for k, v in fields.items()})
+    return _checked_frame(records, fields, where=where)
+
+
+_FAST_RAW: dict[str, pl.DataType] = {lt.TEXT: pl.String(), lt.BIGINT: pl.Int64(), lt.DOUBLE: pl.Float64(),
+                                     lt.BOOLEAN: pl.Boolean(), lt.DATE: pl.String(), lt.TIMESTAMPTZ: pl.String()}
+_DOTNET_DATE = r"^/Date\((-?\d+)(?:[+-]\d{4})?\)/$"
+
+
+def _fast_frame(records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldKind | str]) -> pl.DataFrame | None:
+    """Column-wise construction; None when any column needs the value-by-value path.
+
+    Each column is built with ``strict=True`` (a float, string or nested value in an integer column is
+    refused, never truncated); booleans are the one thing polars would take as numbers, so numeric columns
+    are checked for them.
+    """
+    schema = lt.schema_from_fields(fields)
+    if not schema or any(logical not in _FAST_RAW for logical in schema.values()):
+        return None
+    columns: list[pl.Series] = []
+    for name, logical in schema.items():
+        values = [record.get(name) for record in records]
+        if logical in (lt.BIGINT, lt.DOUBLE) and any(type(v) is bool for v in values):
+            return None  # JSON true/false is not a number: the checked path reports it
+        try:
+            column = pl.Series(name, values, dtype=_FAST_RAW[logical], strict=True)
+        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+            return None
+        if logical in (lt.DATE, lt.TIMESTAMPTZ):
+            parsed = _parse_temporal(column, logical)
+            if parsed is None or parsed.null_count() != column.null_count():
+                return None
+            column = parsed.alias(name)
+        columns.append(column.cast(lt.dtype_of(logical)))
+    return pl.DataFrame(columns)
+
+
+def _parse_temporal(column: pl.Series, logical: str) -> pl.Series | None:
+    if column.null_count() == column.len():
+        return pl.Series(column.name, [None] * column.len(), dtype=lt.dtype_of(logical))
+    try:
+        millis = column.str.extract(_DOTNET_DATE, 1).cast(pl.Int64)
+        if millis.null_count() == column.null_count():  # every value is a .NET date
+            stamps = pl.from_epoch(millis, time_unit="ms").dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+        elif millis.null_count() == column.len():
+            stamps = column.str.to_datetime(time_unit="us", strict=False)
+            zone = getattr(stamps.dtype, "time_zone", None)
+            stamps = stamps.dt.convert_time_zone("UTC") if zone else stamps.dt.replace_time_zone("UTC")
+        else:
+            return None  # mixed forms in one column: value by value
+    except pl.exceptions.PolarsError:
+        return None
+    if logical == lt.DATE:
+        if millis.null_count() == column.len():
+            try:
+                return column.str.to_date(strict=False)
+            except pl.exceptions.PolarsError:
+                return None
+        return stamps.dt.date()
+    return stamps
+
+
+def _checked_frame(records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldKind | str], *,
+                   where: str) -> pl.DataFrame:
     schema = lt.schema_from_fields(fields)
     columns: list[pl.Series] = []
     checks: list[Check] = []

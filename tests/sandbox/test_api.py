@@ -32,6 +32,7 @@ EXPECTED = {
     "NormalisationError",
     "OutputTooLarge",
     "PageResult",
+    "RawPageResult",
     "ParseMode",
     "RateLimited",
     "RateLimiter",
