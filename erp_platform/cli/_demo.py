@@ -7,24 +7,23 @@ from typing import Any
 import typer
 
 from erp_platform.cli._app import app
-from erp_platform.cli._output import console, platform, print_json, print_table
+from erp_platform.cli._output import console, platform, print_json
 
 
 def _print_summary(summary: Any) -> None:
-    rows = []
+    console.print("\n[bold]demo: one sync per tenant through Dagster's run queue[/bold]")
     for t in summary.tenants:
-        rows.append([t.slug, t.tier, f"v{t.sdk_version}", f"v{t.workflow_version}", t.run_id[:8], t.status,
-                     f"{t.queue_to_start_seconds:.2f}", f"{t.run_seconds:.2f}",
-                     ", ".join(f"{k}={v}" for k, v in t.rows.items())])
-    print_table("demo: one sync per tenant through Dagster's run queue",
-                ["tenant", "tier", "sdk", "workflow", "run", "status", "queue->start s", "run s", "rows"], rows)
-    for t in summary.tenants:
-        steps = ", ".join(f"{k} {v:.2f}s" for k, v in t.steps.items())
-        console.print(f"  {t.slug}: run {t.run_id}  steps: {steps}")
+        colour = "green" if t.status == "SUCCESS" else "red"
+        console.print(f"tenant [bold]{t.slug}[/bold] ({t.tier}): SDK mock_erp v{t.sdk_version}, workflow "
+                      f"sales_sync v{t.workflow_version}")
+        console.print(f"  run {t.run_id}: [{colour}]{t.status}[/{colour}] in {t.run_seconds:.2f} s "
+                      f"(queued -> started {t.queue_to_start_seconds:.2f} s)")
+        console.print("  rows: " + ", ".join(f"tenant_{t.slug}.{k} {v:,}" for k, v in t.rows.items()))
+        console.print("  steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in t.steps.items()))
         if t.failure:
-            console.print(f"  [red]{t.slug} failed: {t.failure}[/red]")
-    console.print(f"mock ERP {summary.mock_erp_url} ({summary.rows_per_entity} customers and orders per tenant); "
-                  f"set-up {summary.setup_seconds:.1f} s, total {summary.total_seconds:.1f} s")
+            console.print(f"  [red]failed: {t.failure}[/red]")
+    console.print(f"mock ERP {summary.mock_erp_url} ({summary.rows_per_entity:,} customers and orders per "
+                  f"tenant); set-up {summary.setup_seconds:.1f} s, total {summary.total_seconds:.1f} s")
 
 
 @app.command("demo")
@@ -51,7 +50,10 @@ def demo(
                           "Ctrl-C stops everything.")
             stack.supervise()
 
-    with platform(initialised=False) as plat:
+    from erp_platform.cli._output import stops_embedded_database
+    from erp_platform.config import load_settings
+
+    with stops_embedded_database(load_settings(), enabled=not headless), platform(initialised=False) as plat:
         try:
             summary = run_demo(plat, rows=rows, ui=not headless, port=port, mock_port=mock_port,
                                on_ready=on_ready)

@@ -60,8 +60,11 @@ def dev(
     """Start the local stack: embedded services, fork server, tenant code servers, Dagster daemon and UI."""
     from erp_platform.orchestration._supervisor import DevStack
 
+    from erp_platform.cli._output import stops_embedded_database
+    from erp_platform.config import load_settings
+
     install_stop_signals()
-    with platform(initialised=False) as plat:
+    with stops_embedded_database(load_settings()), platform(initialised=False) as plat:
         migrate(plat.engine)
         stack = DevStack(plat, host=host, port=port, webserver=webserver, daemon=daemon)
         try:
@@ -74,3 +77,16 @@ def dev(
             console.print("stopping...")
         finally:
             stack.stop()
+
+
+@app.command("dagster-env")
+def dagster_env() -> None:
+    """Print `export` lines for running Dagster's own commands against this platform's instance."""
+    import shlex
+
+    from erp_platform.orchestration import prepare_dagster_home
+
+    with platform() as plat:
+        env = prepare_dagster_home(plat.settings, plat.database_url)
+    for key, value in sorted(env.items()):
+        print(f"export {key}={shlex.quote(value)}")

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from erp_platform._platform import Platform
+from erp_platform.config import Settings
 
 console = Console()
 
@@ -59,3 +60,18 @@ def platform(*, initialised: bool = True) -> Iterator[Platform]:
         if initialised:
             plat.require_initialised()
         yield plat
+
+
+@contextmanager
+def stops_embedded_database(settings: Settings, *, enabled: bool = True) -> Iterator[None]:
+    """Stop the embedded PostgreSQL on exit if this command is the one that started it (Ctrl-C stops
+    everything a command started; a server that was already running is left alone)."""
+    from erp_platform.db import embedded_server_pid, stop_embedded_server
+
+    home = settings.resolved_home
+    started_here = enabled and settings.database_url is None and embedded_server_pid(home) is None
+    try:
+        yield
+    finally:
+        if started_here and stop_embedded_server(home):
+            console.print("stopped the embedded PostgreSQL server")

@@ -1,0 +1,61 @@
+"""The committed dagster.yaml, workspace.yaml and docker-compose.yml are valid and match the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from erp_platform.config import Settings
+from erp_platform.orchestration import dagster_yaml_text, render_dagster_yaml
+from erp_platform.orchestration._workspace import render_workspace
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_committed_dagster_yaml_is_the_default_rendering() -> None:
+    assert (ROOT / "dagster.yaml").read_text() == dagster_yaml_text()
+
+
+def test_dagster_yaml_validates_against_dagsters_instance_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster._config import process_config
+    from dagster._core.instance.config import dagster_instance_config_schema
+
+    monkeypatch.setenv("ERP_DAGSTER_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/x")
+    monkeypatch.setenv("ERP_FORKSERVER_SOCKET", "/tmp/x.sock")
+    result = process_config(dagster_instance_config_schema(), render_dagster_yaml())
+    assert result.success, result.errors
+    limits = render_dagster_yaml()["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert {"key": "erp/tier", "value": "free", "limit": 5} in limits
+    assert {"key": "erp/tenant_free", "value": {"applyLimitPerUniqueValue": True}, "limit": 2} in limits
+
+
+def test_committed_workspace_yaml_is_a_generated_empty_workspace() -> None:
+    assert (ROOT / "workspace.yaml").read_text() == render_workspace([], mode="module")
+
+
+def test_workspace_entries_name_one_location_per_tenant(tmp_path: Path) -> None:
+    module = yaml.safe_load(render_workspace(["beta", "alpha"], mode="module"))["load_from"]
+    assert [e["python_module"]["location_name"] for e in module] == ["tenant_alpha", "tenant_beta"]
+    assert {e["python_module"]["attribute"] for e in module} == {"alpha", "beta"}
+    grpc = yaml.safe_load(render_workspace(["alpha"], mode="grpc", run_dir=tmp_path))["load_from"]
+    assert grpc == [{"grpc_server": {"socket": str(tmp_path / "code-alpha.sock"), "location_name": "tenant_alpha"}}]
+
+
+def test_docker_compose_describes_the_deployment() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "minio", "vault", "init", "workers", "daemon", "webserver"} <= set(services)
+    env = compose["x-erp-env"]
+    settings_fields = {f"ERP_{name.upper()}" for name in Settings.model_fields}
+    platform_env = {"ERP_DAGSTER_PG_URL", "ERP_FORKSERVER_SOCKET"}
+    for key in env:
+        if key.startswith("ERP_"):
+            assert key in settings_fields | platform_env, f"{key} is not a setting"
+    for name in ("workers", "daemon", "webserver"):
+        assert "erp-run:/var/lib/erp" in services[name]["volumes"]
+        assert services[name]["environment"] == env
+    assert "workspace.yaml" in " ".join(services["daemon"]["entrypoint"])
+    assert (ROOT / "Dockerfile").exists()
+    assert services["workers"]["command"] == ["dev", "--no-webserver", "--no-daemon"]
