@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from _common import summary_ms, table  # noqa: I001
+from _common import summary_ms, table
 
 from erp_platform.db import make_engine
 from erp_platform.registry import migrate
@@ -41,20 +41,32 @@ def main() -> None:
         cli_times = []
         for _ in range(3):
             t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, "-m", "erp_platform.cli", "tenant", "list", "--json"],
-                                 env=env, capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-m", "erp_platform.cli", "tenant", "list", "--json"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             cli_times.append(time.perf_counter() - t0)
         assert len(listed) == TENANTS and out.stdout.count('"slug"') == TENANTS
         engine.dispose()
     print(f"onboarding {TENANTS} tenants: {summary_ms(times)}")
-    table("onboarding", ["measure", "value"], [
-        ["tenants", TENANTS],
-        ["onboarding p50", f"{sorted(times)[len(times) // 2] * 1000:.1f} ms"],
-        ["onboarding p95", f"{sorted(times)[int(len(times) * 0.95) - 1] * 1000:.1f} ms"],
-        ["target", "< 250 ms per tenant"],
-        [f"TenantService.list() at {TENANTS}", f"{list_api * 1000:.1f} ms"],
-        [f"`erp tenant list --json` at {TENANTS} (best of 3, incl. start-up)", f"{min(cli_times) * 1000:.0f} ms"],
-    ])
+    table(
+        "onboarding",
+        ["measure", "value"],
+        [
+            ["tenants", TENANTS],
+            ["onboarding p50", f"{sorted(times)[len(times) // 2] * 1000:.1f} ms"],
+            ["onboarding p95", f"{sorted(times)[int(len(times) * 0.95) - 1] * 1000:.1f} ms"],
+            ["target", "< 250 ms per tenant"],
+            [f"TenantService.list() at {TENANTS}", f"{list_api * 1000:.1f} ms"],
+            [
+                f"`erp tenant list --json` at {TENANTS} (best of 3, incl. start-up)",
+                f"{min(cli_times) * 1000:.0f} ms",
+            ],
+        ],
+    )
 
 
 if __name__ == "__main__":

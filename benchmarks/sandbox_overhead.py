@@ -28,7 +28,7 @@ from erp_platform.sandbox import (  # noqa: E402
     compile_component,
 )
 
-GUEST = '''import json
+GUEST = """import json
 
 import wit_world
 from wit_world.imports import host
@@ -43,7 +43,7 @@ class WitWorld(wit_world.WitWorld):
         if operation == "log":
             host.log("info", "hello")
         return json.dumps({"result": {"pong": params.get("n", 0)}})
-'''
+"""
 
 SOURCES = {"overhead_guest.py": GUEST}
 MANIFEST = SdkManifest(
@@ -117,14 +117,16 @@ def main() -> None:
             wasm_ping = timed_calls(wasm_session, "ping", args.calls)
             native_ping = timed_calls(native_session, "ping", args.calls)
             wasm_log = timed_calls(wasm_session, "log", args.calls)
-            stats = [wasm_session.call("ping", {"n": n}).stats for n in range(args.calls)]
     instantiate = [s.instantiate_ms for s in cold_stats]
     guest = [s.guest_ms for s in cold_stats]
 
-    print(f"compile_component (cached by hash): {compile_s:.3f} s; "
-          f"load_component (disk cache): {load_s:.3f} s")
-    print(f"precompiled component: {len(precompiled) / 1e6:.1f} MB, "
-          f"deserialise p50 {percentile(deserialise, 50):.1f} ms")
+    print(
+        f"compile_component (cached by hash): {compile_s:.3f} s; load_component (disk cache): {load_s:.3f} s"
+    )
+    print(
+        f"precompiled component: {len(precompiled) / 1e6:.1f} MB, "
+        f"deserialise p50 {percentile(deserialise, 50):.1f} ms"
+    )
     print(row("open session (Linker + host fns)", opens))
     print(row("sandbox ping, new session (open+instantiate+execute)", cold))
     print(row("  of which instantiate", instantiate))
@@ -134,9 +136,11 @@ def main() -> None:
     print(row("native ping (same guest, CPython)", native_ping))
     p50 = percentile(cold, 50)
     verdict = "meets" if p50 <= 5.0 else "MISSES"
-    print(f"instantiate + execute p50 {p50:.3f} ms {verdict} the 5 ms target; "
-          f"reused instance p50 {percentile(wasm_ping, 50):.3f} ms; "
-          f"native p50 {percentile(native_ping, 50):.3f} ms")
+    print(
+        f"instantiate + execute p50 {p50:.3f} ms {verdict} the 5 ms target; "
+        f"reused instance p50 {percentile(wasm_ping, 50):.3f} ms; "
+        f"native p50 {percentile(native_ping, 50):.3f} ms"
+    )
 
 
 if __name__ == "__main__":

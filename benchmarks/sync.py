@@ -2,7 +2,8 @@
 
 1. The platform: a workflow (extract through the WASM SDK -> transform in polars -> merge load) run through
    Dagster's run queue on the local stack (fork server, code server, daemon); rows/s end to end and per stage.
-2. Raw ``COPY`` (CSV streamed from polars: the fastest COPY path from Python) of the same rows (read back from the platform's extract output) into a fresh table
+2. Raw ``COPY`` (CSV streamed from polars: the fastest COPY path from Python) of the same rows (read back
+   from the platform's extract output) into a fresh table
    with a primary key in the same database: the ceiling for the load stage.
 3. dlt (``rest_api`` source -> ``postgres`` destination, merge on ``id``, default settings) syncing the same
    endpoint into the same database.
@@ -23,11 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, percentile, table  # noqa: I001
-
 import httpx
 import polars as pl
 import psycopg
+from _common import ROOT, percentile, table
 
 from erp_platform import Platform
 from erp_platform.config import load_settings
@@ -112,8 +112,11 @@ def _first_step_latency(instance, launch, count: int) -> list[float]:
         t0 = time.time()
         run_id = launch()
         wait_for_run(instance, run_id, timeout=300)
-        first = min(r.timestamp for r in instance.all_logs(run_id)
-                    if r.dagster_event and r.dagster_event.event_type == DagsterEventType.STEP_START)
+        first = min(
+            r.timestamp
+            for r in instance.all_logs(run_id)
+            if r.dagster_event and r.dagster_event.event_type == DagsterEventType.STEP_START
+        )
         samples.append(first - t0)
     return samples
 
@@ -121,12 +124,26 @@ def _first_step_latency(instance, launch, count: int) -> list[float]:
 def raw_copy(url: str, parquet: Path) -> tuple[int, float]:
     """COPY of the extracted rows (CSV from polars) into a fresh table with a primary key: the load ceiling."""
     frame = pl.read_parquet(parquet)
-    cols = ["id", "number", "name", "email", "phone", "city", "country", "currency", "credit_limit",
-            "balance", "is_active", "updated_at"]
+    cols = [
+        "id",
+        "number",
+        "name",
+        "email",
+        "phone",
+        "city",
+        "country",
+        "currency",
+        "credit_limit",
+        "balance",
+        "is_active",
+        "updated_at",
+    ]
     frame = frame.select(cols)
-    ddl = ("CREATE TABLE raw_copy_customers (customer_id bigint PRIMARY KEY, number text, name text, email text,"
-           " phone text, city text, country text, currency text, credit_limit numeric(14,2), balance numeric(14,2),"
-           " is_active boolean, erp_updated_at timestamptz)")
+    ddl = (
+        "CREATE TABLE raw_copy_customers (customer_id bigint PRIMARY KEY, number text, name text, email text,"
+        " phone text, city text, country text, currency text, credit_limit numeric(14,2), balance numeric(14,2),"
+        " is_active boolean, erp_updated_at timestamptz)"
+    )
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS raw_copy_customers")
         conn.execute(ddl)
@@ -136,7 +153,7 @@ def raw_copy(url: str, parquet: Path) -> tuple[int, float]:
         with conn.cursor() as cur, cur.copy("COPY raw_copy_customers FROM STDIN (FORMAT csv)") as copy:
             view = buf.getbuffer()
             for start in range(0, len(view), 1 << 20):
-                copy.write(view[start:start + (1 << 20)])
+                copy.write(view[start : start + (1 << 20)])
         elapsed = time.perf_counter() - t0
     return frame.height, elapsed
 
@@ -145,24 +162,37 @@ def run_dlt(url: str, base_url: str, rows: int, workdir: Path) -> float:
     import dlt
     from dlt.sources.rest_api import rest_api_source
 
-    source = rest_api_source({
-        "client": {
-            "base_url": f"{base_url}/api/v1/",
-            "auth": {"type": "bearer", "token": "tok-acme"},
-            "headers": {"X-ERP-Tenant": "acme"},
-            "paginator": {"type": "page_number", "page_param": "page", "base_page": 1, "total_path": "pageCount"},
-        },
-        "resources": [{
-            "name": "customers",
-            "endpoint": {"path": "customers", "params": {"pageSize": 1000}, "data_selector": "items"},
-            "primary_key": "id",
-            "write_disposition": "merge",
-        }],
-    })
+    source = rest_api_source(
+        {
+            "client": {
+                "base_url": f"{base_url}/api/v1/",
+                "auth": {"type": "bearer", "token": "tok-acme"},
+                "headers": {"X-ERP-Tenant": "acme"},
+                "paginator": {
+                    "type": "page_number",
+                    "page_param": "page",
+                    "base_page": 1,
+                    "total_path": "pageCount",
+                },
+            },
+            "resources": [
+                {
+                    "name": "customers",
+                    "endpoint": {"path": "customers", "params": {"pageSize": 1000}, "data_selector": "items"},
+                    "primary_key": "id",
+                    "write_disposition": "merge",
+                }
+            ],
+        }
+    )
     # dlt insists on a password; the local server uses trust auth, so any value works
     dlt_url = url.replace("postgres@", "postgres:trust@", 1) if "postgres@" in url else url
-    pipeline = dlt.pipeline(pipeline_name="bench_sync", destination=dlt.destinations.postgres(credentials=dlt_url),
-                            dataset_name="dlt_bench", pipelines_dir=str(workdir / "dlt"))
+    pipeline = dlt.pipeline(
+        pipeline_name="bench_sync",
+        destination=dlt.destinations.postgres(credentials=dlt_url),
+        dataset_name="dlt_bench",
+        pipelines_dir=str(workdir / "dlt"),
+    )
     t0 = time.perf_counter()
     pipeline.run(source)
     elapsed = time.perf_counter() - t0
@@ -205,8 +235,10 @@ def main() -> None:
             for text_ in (WORKFLOW, TINY):
                 record, _ = registry.apply("bench", text_, "bench.yaml")
                 registry.activate("bench", record.workflow_id, record.version)
-            with DevStack(plat, webserver=False, metrics_port=-1) as stack, \
-                    open_instance(plat, stack.dagster_env) as instance:
+            with (
+                DevStack(plat, webserver=False, metrics_port=-1) as stack,
+                open_instance(plat, stack.dagster_env) as instance,
+            ):
                 run_dir = home / "run"
                 t0 = time.time()
                 run_id = launch_workflow_run(instance, run_dir, "bench", "bench_sync")
@@ -215,41 +247,79 @@ def main() -> None:
                 assert status.value == "SUCCESS", f"benchmark run {run_id} ended {status.value}"
                 steps, run_start, run_end = _step_seconds(instance, run_id)
                 latency = _first_step_latency(
-                    instance, lambda: launch_workflow_run(instance, run_dir, "bench", "tiny"), args.latency_runs)
+                    instance,
+                    lambda: launch_workflow_run(instance, run_dir, "bench", "tiny"),
+                    args.latency_runs,
+                )
                 event = instance.get_latest_materialization_event(
-                    __import__("dagster").AssetKey(["bench", "bench_sync", "customers"]))
+                    __import__("dagster").AssetKey(["bench", "bench_sync", "customers"])
+                )
                 extracted = str(event.asset_materialization.metadata["erp/object_key"].value)
             parquet = plat.objects.path_of(  # type: ignore[attr-defined]
                 __import__("erp_platform.orchestration._io_manager", fromlist=["key_for_path"]).key_for_path(
-                    "bench", extracted))
+                    "bench", extracted
+                )
+            )
             copied, copy_s = raw_copy(url, parquet)
             assert copied == args.rows
             dlt_s = None if args.skip_dlt else run_dlt(url, mock.base_url, args.rows, workdir)
 
     rows = args.rows
     e2e = run_end - run_start
-    results.update({
-        "platform_end_to_end_s": e2e, "platform_launch_to_done_s": launched_to_done,
-        "steps_s": steps, "raw_copy_s": copy_s, "dlt_s": dlt_s,
-        "first_step_latency_p50_s": percentile(latency, 50), "first_step_latency_p95_s": percentile(latency, 95),
-    })
+    results.update(
+        {
+            "platform_end_to_end_s": e2e,
+            "platform_launch_to_done_s": launched_to_done,
+            "steps_s": steps,
+            "raw_copy_s": copy_s,
+            "dlt_s": dlt_s,
+            "first_step_latency_p50_s": percentile(latency, 50),
+            "first_step_latency_p95_s": percentile(latency, 95),
+        }
+    )
     load_rate, copy_rate = rows / steps["load"], rows / copy_s
     lines = [
         ["platform end to end (run start -> success)", f"{e2e:8.1f} s", f"{rows / e2e:>10,.0f}", ""],
-        ["platform from `erp run` to success", f"{launched_to_done:8.1f} s", f"{rows / launched_to_done:>10,.0f}", ""],
-        ["  extract through WASM", f"{steps['customers']:8.1f} s", f"{rows / steps['customers']:>10,.0f}", ""],
+        [
+            "platform from `erp run` to success",
+            f"{launched_to_done:8.1f} s",
+            f"{rows / launched_to_done:>10,.0f}",
+            "",
+        ],
+        [
+            "  extract through WASM",
+            f"{steps['customers']:8.1f} s",
+            f"{rows / steps['customers']:>10,.0f}",
+            "",
+        ],
         ["  transform (polars)", f"{steps['shaped']:8.1f} s", f"{rows / steps['shaped']:>10,.0f}", ""],
-        ["  load (COPY + merge)", f"{steps['load']:8.1f} s", f"{load_rate:>10,.0f}",
-         f"{load_rate / copy_rate:.2f}x raw COPY (target >= 0.5x)"],
+        [
+            "  load (COPY + merge)",
+            f"{steps['load']:8.1f} s",
+            f"{load_rate:>10,.0f}",
+            f"{load_rate / copy_rate:.2f}x raw COPY (target >= 0.5x)",
+        ],
         ["raw COPY of the same rows", f"{copy_s:8.1f} s", f"{copy_rate:>10,.0f}", "1.00x"],
     ]
     if dlt_s is not None:
-        lines.append(["dlt rest_api -> postgres (merge)", f"{dlt_s:8.1f} s", f"{rows / dlt_s:>10,.0f}",
-                      f"platform end to end {dlt_s / e2e:.2f}x dlt (target >= 2x)"])
-    table(f"sync of {rows:,} customers from the mock ERP into Postgres",
-          ["path", "time", "rows/s", "comparison"], lines)
-    table("time from `erp run` to the first step starting",
-          ["runs", "p50", "p95"], [[len(latency), f"{percentile(latency, 50):.2f} s", f"{percentile(latency, 95):.2f} s"]])
+        lines.append(
+            [
+                "dlt rest_api -> postgres (merge)",
+                f"{dlt_s:8.1f} s",
+                f"{rows / dlt_s:>10,.0f}",
+                f"platform end to end {dlt_s / e2e:.2f}x dlt (target >= 2x)",
+            ]
+        )
+    table(
+        f"sync of {rows:,} customers from the mock ERP into Postgres",
+        ["path", "time", "rows/s", "comparison"],
+        lines,
+    )
+    table(
+        "time from `erp run` to the first step starting",
+        ["runs", "p50", "p95"],
+        [[len(latency), f"{percentile(latency, 50):.2f} s", f"{percentile(latency, 95):.2f} s"]],
+    )
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "sync.json").write_text(json.dumps(results, indent=2, default=str))

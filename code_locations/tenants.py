@@ -21,4 +21,6 @@ def __getattr__(name: str) -> Any:
     try:
         return build_tenant_definitions(name)
     except AttributeError as exc:
-        raise CodeLocationBuildError(f"building the code location of tenant {name!r} failed: {exc!r}") from exc
+        raise CodeLocationBuildError(
+            f"building the code location of tenant {name!r} failed: {exc!r}"
+        ) from exc

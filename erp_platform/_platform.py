@@ -23,17 +23,20 @@ if TYPE_CHECKING:
 class Platform:
     """Settings, database engine and stores of this process; a context manager that disposes of them."""
 
-    def __init__(self, settings: Settings | None = None, *, application_name: str = "erp-platform") -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, application_name: str = "erp-platform", pooled: bool = True
+    ) -> None:
         self.settings = settings or load_settings()
         self.database_url = database_url(self.settings)
-        self.engine: Engine = make_engine(self.database_url, application_name=application_name)
+        self.engine: Engine = make_engine(self.database_url, application_name=application_name, pooled=pooled)
         self._closed = False
 
     def __enter__(self) -> Platform:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -46,7 +49,9 @@ class Platform:
         """Refuse to work on a database whose control-plane schema is missing or older than this code."""
         current = current_revision(self.engine)
         if current is None:
-            raise ConfigurationError("the control-plane schema does not exist in this database: run `erp init`")
+            raise ConfigurationError(
+                "the control-plane schema does not exist in this database: run `erp init`"
+            )
         if current != head_revision():
             raise ConfigurationError(
                 f"the control-plane schema is at revision {current}, this code needs {head_revision()}: "

@@ -62,7 +62,9 @@ def test_bad_slug_is_refused_and_nothing_created(
 
 
 @pytest.mark.parametrize("tier", ["gold", "FREE", "", "free ", "enterprise;"])
-def test_unknown_tier_is_refused_and_nothing_created(engine: Engine, tenants: TenantService, tier: str) -> None:
+def test_unknown_tier_is_refused_and_nothing_created(
+    engine: Engine, tenants: TenantService, tier: str
+) -> None:
     with pytest.raises(InvalidInputError) as info:
         tenants.create("bad_tier_probe", tier)
     assert str(info.value) == f"unknown tier {tier!r}: use one of free, standard, enterprise"
@@ -75,9 +77,9 @@ def test_empty_secret_is_refused_and_nothing_stored(engine: Engine, tenants: Ten
     from erp_platform.credentials._master_key import MasterKey  # noqa: F401  (import check)
 
     tenants.create("bad_secret_probe", "free")
-    store = LocalEncryptedStore(engine, master_key=load_settings(
-        master_key="q2ULqZ8tTn6yqWwR2cYJHkq4ErC7xB1pUOK6oxv0M1U="
-    ).master_key)
+    store = LocalEncryptedStore(
+        engine, master_key=load_settings(master_key="q2ULqZ8tTn6yqWwR2cYJHkq4ErC7xB1pUOK6oxv0M1U=").master_key
+    )
     with pytest.raises(InvalidInputError) as info:
         store.set("bad_secret_probe", "token", "")
     assert str(info.value) == (
@@ -85,32 +87,57 @@ def test_empty_secret_is_refused_and_nothing_stored(engine: Engine, tenants: Ten
         "(the token, password or key itself)"
     )
     assert store.list("bad_secret_probe") == []
-    assert _count(engine, "SELECT count(*) FROM erp_control.local_secrets WHERE tenant_slug = 'bad_secret_probe'") == 0
+    assert (
+        _count(
+            engine, "SELECT count(*) FROM erp_control.local_secrets WHERE tenant_slug = 'bad_secret_probe'"
+        )
+        == 0
+    )
 
 
 KEYGEN = 'generate one with: python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
 BAD_SETTINGS = [
-    ({"ERP_DATABASE_URL": "mysql://root@localhost/erp"},
-     "invalid setting: ERP_DATABASE_URL: scheme 'mysql' is not PostgreSQL; use postgresql://user@host:5432/dbname, "
-     "or unset it to use the embedded server"),
-    ({"ERP_OBJECT_STORE_URL": "ftp://files/erp"},
-     "invalid setting: ERP_OBJECT_STORE_URL: scheme 'ftp' is not supported; use file:///path or s3://bucket/prefix"),
-    ({"ERP_OBJECT_STORE_URL": "s3:///no-bucket"},
-     "invalid setting: ERP_OBJECT_STORE_URL: s3:// URL has no bucket; use s3://bucket/optional/prefix"),
+    (
+        {"ERP_DATABASE_URL": "mysql://root@localhost/erp"},
+        "invalid setting: ERP_DATABASE_URL: scheme 'mysql' is not PostgreSQL; use postgresql://user@host:5432/dbname, "
+        "or unset it to use the embedded server",
+    ),
+    (
+        {"ERP_OBJECT_STORE_URL": "ftp://files/erp"},
+        "invalid setting: ERP_OBJECT_STORE_URL: scheme 'ftp' is not supported; use file:///path or s3://bucket/prefix",
+    ),
+    (
+        {"ERP_OBJECT_STORE_URL": "s3:///no-bucket"},
+        "invalid setting: ERP_OBJECT_STORE_URL: s3:// URL has no bucket; use s3://bucket/optional/prefix",
+    ),
     ({"ERP_MASTER_KEY": "not-a-key!"}, f"invalid setting: ERP_MASTER_KEY: not urlsafe base64; {KEYGEN}"),
-    ({"ERP_MASTER_KEY": "c2hvcnQ="}, f"invalid setting: ERP_MASTER_KEY: decodes to 5 bytes, 32 are needed; {KEYGEN}"),
-    ({"ERP_VAULT_ADDR": "vault:8200", "ERP_VAULT_TOKEN": "s.token-never-shown"},
-     "invalid setting: ERP_VAULT_ADDR: not an http(s) URL; use e.g. https://vault.example.com:8200"),
-    ({"ERP_VAULT_ADDR": "https://vault.example.com:8200"},
-     "ERP_VAULT_TOKEN is not set but ERP_VAULT_ADDR is: set ERP_VAULT_TOKEN to a Vault token allowed to read "
-     "and write the KV v2 mount, or unset ERP_VAULT_ADDR to use the local encrypted credential store"),
-    ({"ERP_S3_ENDPOINT_URL": "minio:9000"},
-     "invalid setting: ERP_S3_ENDPOINT_URL: not an http(s) URL; use e.g. http://127.0.0.1:9000"),
-    ({"ERP_LOG_LEVEL": "chatty"}, "invalid setting: ERP_LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR"),
+    (
+        {"ERP_MASTER_KEY": "c2hvcnQ="},
+        f"invalid setting: ERP_MASTER_KEY: decodes to 5 bytes, 32 are needed; {KEYGEN}",
+    ),
+    (
+        {"ERP_VAULT_ADDR": "vault:8200", "ERP_VAULT_TOKEN": "s.token-never-shown"},
+        "invalid setting: ERP_VAULT_ADDR: not an http(s) URL; use e.g. https://vault.example.com:8200",
+    ),
+    (
+        {"ERP_VAULT_ADDR": "https://vault.example.com:8200"},
+        "ERP_VAULT_TOKEN is not set but ERP_VAULT_ADDR is: set ERP_VAULT_TOKEN to a Vault token allowed to read "
+        "and write the KV v2 mount, or unset ERP_VAULT_ADDR to use the local encrypted credential store",
+    ),
+    (
+        {"ERP_S3_ENDPOINT_URL": "minio:9000"},
+        "invalid setting: ERP_S3_ENDPOINT_URL: not an http(s) URL; use e.g. http://127.0.0.1:9000",
+    ),
+    (
+        {"ERP_LOG_LEVEL": "chatty"},
+        "invalid setting: ERP_LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("env", "message"), BAD_SETTINGS, ids=[next(iter(e)) + str(i) for i, (e, _) in enumerate(BAD_SETTINGS)])
+@pytest.mark.parametrize(
+    ("env", "message"), BAD_SETTINGS, ids=[next(iter(e)) + str(i) for i, (e, _) in enumerate(BAD_SETTINGS)]
+)
 def test_bad_setting_fails_at_start_naming_the_setting(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
 ) -> None:

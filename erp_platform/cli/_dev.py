@@ -11,7 +11,6 @@ from erp_platform.cli._output import console, platform, print_json
 from erp_platform.registry import migrate
 
 
-
 def install_stop_signals() -> None:
     """Turn SIGTERM and SIGHUP into KeyboardInterrupt so `finally` blocks stop what we started."""
     import signal
@@ -30,7 +29,9 @@ app.add_typer(workspace_app, name="workspace")
 @workspace_app.command("sync")
 def workspace_sync(
     path: Path = typer.Option(Path("workspace.yaml"), "--path", help="file to write"),
-    mode: str = typer.Option("module", "--mode", help="module (plain `dagster dev`) or grpc (`erp dev` servers)"),
+    mode: str = typer.Option(
+        "module", "--mode", help="module (plain `dagster dev`) or grpc (`erp dev` servers)"
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write workspace.yaml with one code location per tenant (active or suspended) from the registry."""
@@ -43,7 +44,12 @@ def workspace_sync(
         slugs = [loc.slug for loc in tenant_locations(plat.engine)]
         content = render_workspace(slugs, mode=mode, run_dir=plat.settings.resolved_home / "run")  # type: ignore[arg-type]
     changed = write_workspace(path, content)
-    result = {"path": str(path), "mode": mode, "locations": [f"tenant_{s}" for s in slugs], "changed": changed}
+    result = {
+        "path": str(path),
+        "mode": mode,
+        "locations": [f"tenant_{s}" for s in slugs],
+        "changed": changed,
+    }
     if as_json:
         print_json(result)
     else:
@@ -58,10 +64,9 @@ def dev(
     daemon: bool = typer.Option(True, "--daemon/--no-daemon", help="start the Dagster daemon"),
 ) -> None:
     """Start the local stack: embedded services, fork server, tenant code servers, Dagster daemon and UI."""
-    from erp_platform.orchestration._supervisor import DevStack
-
     from erp_platform.cli._output import stops_embedded_database
     from erp_platform.config import load_settings
+    from erp_platform.orchestration._supervisor import DevStack
 
     install_stop_signals()
     with stops_embedded_database(load_settings()), platform(initialised=False) as plat:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -44,7 +44,7 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[obje
     console.print(table)
 
 
-def print_fields(title: str, fields: dict[str, object]) -> None:
+def print_fields(title: str, fields: Mapping[str, object]) -> None:
     table = Table(title=title, show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")

@@ -56,8 +56,18 @@ def list_(as_json: bool = JSON) -> None:
     print_table(
         "tenants",
         ["slug", "name", "tier", "status", "schema", "jobs/hour", "concurrent jobs"],
-        [[t.slug, t.name, t.tier, t.status, t.schema_name, t.quotas["max_jobs_per_hour"],
-          t.quotas["max_concurrent_jobs"]] for t in tenants],
+        [
+            [
+                t.slug,
+                t.name,
+                t.tier,
+                t.status,
+                t.schema_name,
+                t.quotas["max_jobs_per_hour"],
+                t.quotas["max_concurrent_jobs"],
+            ]
+            for t in tenants
+        ],
     )
 
 

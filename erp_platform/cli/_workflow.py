@@ -28,6 +28,7 @@ def _wf() -> ModuleType:
 
     return erp_platform.workflows
 
+
 workflow_app = typer.Typer(
     help="Apply, activate, deprecate and retire workflow definitions.", no_args_is_help=True
 )
@@ -62,7 +63,7 @@ def _parse_date(value: str | None, option: str) -> datetime | None:
         raise InvalidInputError(f"{option}: {value!r} is not an {_DATE_HELP}") from None
 
 
-def _registry(engine: Any) -> WorkflowRegistry:
+def _registry(engine: Any) -> Any:
     return _wf().WorkflowRegistry(engine, _wf().registry_catalog_factory(engine))
 
 
@@ -180,8 +181,17 @@ def list_(tenant: str, as_json: bool = JSON) -> None:
     print_table(
         f"workflows of {tenant}",
         ["workflow", "version", "status", "hash", "deprecated after", "cancel after"],
-        [[r.workflow_id, r.version, r.status, r.content_hash[:12], _day(r.deprecated_after),
-          _day(r.force_cancel_after)] for r in records],
+        [
+            [
+                r.workflow_id,
+                r.version,
+                r.status,
+                r.content_hash[:12],
+                _day(r.deprecated_after),
+                _day(r.force_cancel_after),
+            ]
+            for r in records
+        ],
     )
 
 

@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     )
     s3_endpoint_url: str | None = Field(None, description="S3 endpoint (MinIO, moto); unset uses AWS")
     s3_region: str = Field("us-east-1", description="S3 region")
-    vault_addr: str | None = Field(None, description="Vault address; when set, credentials live in Vault KV v2")
+    vault_addr: str | None = Field(
+        None, description="Vault address; when set, credentials live in Vault KV v2"
+    )
     vault_token: SecretStr | None = Field(None, description="Vault token (required with ERP_VAULT_ADDR)")
     vault_mount: str = Field("secret", description="Vault KV v2 mount point")
     master_key: SecretStr | None = Field(

@@ -8,13 +8,14 @@ refused), ``block`` (refuse and fail), ``rate_limit`` (lower the tenant's reques
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from erp_platform._errors import ConflictError, InvalidInputError, NotFoundError
@@ -25,7 +26,10 @@ _ID = r"[a-z_][a-z0-9_]{0,62}"
 _SCOPE_ID_RULES = {
     "tenant": (re.compile(r"[a-z][a-z0-9_]{2,39}"), "<tenant slug>"),
     "workflow": (re.compile(rf"[a-z][a-z0-9_]{{2,39}}/{_ID}"), "<tenant slug>/<workflow id>"),
-    "sdk": (re.compile(rf"[a-z][a-z0-9_]{{2,39}}/{_ID}(@[1-9][0-9]*)?"), "<tenant slug>/<sdk name>[@<version>]"),
+    "sdk": (
+        re.compile(rf"[a-z][a-z0-9_]{{2,39}}/{_ID}(@[1-9][0-9]*)?"),
+        "<tenant slug>/<sdk name>[@<version>]",
+    ),
 }
 
 
@@ -67,8 +71,9 @@ def validate_scope(scope: str, scope_id: str | None) -> str | None:
     return scope_id
 
 
-def scope_ids_for(tenant: str, workflow: str | None = None,
-                  sdks: Iterable[tuple[str, int | None]] = ()) -> list[tuple[str, str | None]]:
+def scope_ids_for(
+    tenant: str, workflow: str | None = None, sdks: Iterable[tuple[str, int | None]] = ()
+) -> list[tuple[str, str | None]]:
     """Every (scope, scope id) that applies to work of ``tenant`` on ``workflow`` using ``sdks``."""
     pairs: list[tuple[str, str | None]] = [("global", None), ("tenant", tenant)]
     if workflow:
@@ -86,13 +91,23 @@ class ControlFlags:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def set(self, *, scope: str, scope_id: str | None, flag_type: str, reason: str,
-            value: dict[str, Any] | None = None, actor: str | None = None) -> ControlFlag:
+    def set(
+        self,
+        *,
+        scope: str,
+        scope_id: str | None,
+        flag_type: str,
+        reason: str,
+        value: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> ControlFlag:
         scope_id = validate_scope(scope, scope_id)
         if flag_type not in FLAG_TYPES:
             raise InvalidInputError(f"unknown flag type {flag_type!r}: use one of {', '.join(FLAG_TYPES)}")
         if not reason.strip():
-            raise InvalidInputError("a flag needs --reason: say why, so other operators know when to clear it")
+            raise InvalidInputError(
+                "a flag needs --reason: say why, so other operators know when to clear it"
+            )
         value = dict(value or {})
         if flag_type == "rate_limit":
             limit = value.get("max_api_calls_per_minute")
@@ -104,16 +119,34 @@ class ControlFlags:
         try:
             with self._engine.begin() as conn:
                 new_id = conn.execute(
-                    SystemControlFlag.__table__.insert()
-                    .values(scope=scope, scope_id=scope_id, flag_type=flag_type, enabled=True,
-                            reason=reason.strip(), value=value, set_by=actor)
+                    insert(SystemControlFlag)
+                    .values(
+                        scope=scope,
+                        scope_id=scope_id,
+                        flag_type=flag_type,
+                        enabled=True,
+                        reason=reason.strip(),
+                        value=value,
+                        set_by=actor,
+                    )
                     .returning(SystemControlFlag.id)
                 ).scalar_one()
                 tenant = scope_id.split("/", 1)[0] if scope_id else None
-                record_audit(conn, action="flag.set", target_type="control_flag", target_id=str(new_id),
-                             tenant_slug=tenant, actor=actor,
-                             details={"scope": scope, "scope_id": scope_id, "flag_type": flag_type,
-                                      "reason": reason.strip(), "value": value})
+                record_audit(
+                    conn,
+                    action="flag.set",
+                    target_type="control_flag",
+                    target_id=str(new_id),
+                    tenant_slug=tenant,
+                    actor=actor,
+                    details={
+                        "scope": scope,
+                        "scope_id": scope_id,
+                        "flag_type": flag_type,
+                        "reason": reason.strip(),
+                        "value": value,
+                    },
+                )
         except IntegrityError as exc:
             where = "global" if scope == "global" else f"{scope} {scope_id}"
             raise ConflictError(
@@ -126,7 +159,9 @@ class ControlFlags:
         with self._engine.connect() as conn:
             row = conn.execute(select(table).where(table.c.id == flag_id)).first()
         if row is None:
-            raise NotFoundError(f"control flag #{flag_id} does not exist; list flags with `erp ops flag list`")
+            raise NotFoundError(
+                f"control flag #{flag_id} does not exist; list flags with `erp ops flag list`"
+            )
         return _from_mapping(row._mapping)
 
     def clear(self, flag_id: int, *, actor: str | None = None) -> ControlFlag:
@@ -136,47 +171,72 @@ class ControlFlags:
                 select(SystemControlFlag.__table__).where(SystemControlFlag.id == flag_id).with_for_update()
             ).first()
             if flag is None:
-                raise NotFoundError(f"control flag #{flag_id} does not exist; list flags with `erp ops flag list`")
+                raise NotFoundError(
+                    f"control flag #{flag_id} does not exist; list flags with `erp ops flag list`"
+                )
             if not flag.enabled:
                 raise ConflictError(f"control flag #{flag_id} is already cleared")
             conn.execute(
-                update(SystemControlFlag).where(SystemControlFlag.id == flag_id)
+                update(SystemControlFlag)
+                .where(SystemControlFlag.id == flag_id)
                 .values(enabled=False, cleared_by=actor, cleared_at=datetime.now().astimezone())
             )
             tenant = flag.scope_id.split("/", 1)[0] if flag.scope_id else None
-            record_audit(conn, action="flag.clear", target_type="control_flag", target_id=str(flag_id),
-                         tenant_slug=tenant, actor=actor,
-                         details={"scope": flag.scope, "scope_id": flag.scope_id, "flag_type": flag.flag_type})
+            record_audit(
+                conn,
+                action="flag.clear",
+                target_type="control_flag",
+                target_id=str(flag_id),
+                tenant_slug=tenant,
+                actor=actor,
+                details={"scope": flag.scope, "scope_id": flag.scope_id, "flag_type": flag.flag_type},
+            )
         return self.get(flag_id)
 
-    def list(self, *, active_only: bool = True, tenant: str | None = None) -> list[ControlFlag]:
+    def list(self, *, active_only: bool = True, tenant: str | None = None) -> builtins.list[ControlFlag]:
         table = SystemControlFlag.__table__
         stmt = select(table).order_by(table.c.id)
         if active_only:
             stmt = stmt.where(table.c.enabled)
         if tenant:
-            stmt = stmt.where(or_(table.c.scope == "global", table.c.scope_id == tenant,
-                                  table.c.scope_id.startswith(f"{tenant}/")))
+            stmt = stmt.where(
+                or_(
+                    table.c.scope == "global",
+                    table.c.scope_id == tenant,
+                    table.c.scope_id.startswith(f"{tenant}/"),
+                )
+            )
         with self._engine.connect() as conn:
             return [_from_mapping(r._mapping) for r in conn.execute(stmt)]
 
-    def applicable(self, pairs: Sequence[tuple[str, str | None]]) -> list[ControlFlag]:
+    def applicable(self, pairs: Sequence[tuple[str, str | None]]) -> builtins.list[ControlFlag]:
         """Active flags on any of the (scope, scope id) pairs, most general first."""
         table = SystemControlFlag.__table__
         conds = [
-            (table.c.scope == scope) & (table.c.scope_id.is_(None) if sid is None else table.c.scope_id == sid)
+            (table.c.scope == scope)
+            & (table.c.scope_id.is_(None) if sid is None else table.c.scope_id == sid)
             for scope, sid in pairs
         ]
         order = {"global": 0, "tenant": 1, "workflow": 2, "sdk": 3}
         with self._engine.connect() as conn:
-            rows = [_from_mapping(r._mapping) for r in conn.execute(select(table).where(table.c.enabled,
-                                                                                         or_(*conds)))]
+            rows = [
+                _from_mapping(r._mapping)
+                for r in conn.execute(select(table).where(table.c.enabled, or_(*conds)))
+            ]
         return sorted(rows, key=lambda f: (order[f.scope], f.id))
 
 
 def _from_mapping(m: Any) -> ControlFlag:
     return ControlFlag(
-        id=m["id"], scope=m["scope"], scope_id=m["scope_id"], flag_type=m["flag_type"], enabled=m["enabled"],
-        reason=m["reason"], value=dict(m["value"] or {}), set_by=m["set_by"], set_at=m["set_at"],
-        cleared_by=m["cleared_by"], cleared_at=m["cleared_at"],
+        id=m["id"],
+        scope=m["scope"],
+        scope_id=m["scope_id"],
+        flag_type=m["flag_type"],
+        enabled=m["enabled"],
+        reason=m["reason"],
+        value=dict(m["value"] or {}),
+        set_by=m["set_by"],
+        set_at=m["set_at"],
+        cleared_by=m["cleared_by"],
+        cleared_at=m["cleared_at"],
     )

@@ -36,7 +36,7 @@ def _start(pgdata: Path) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            server = pgserver.get_server(pgdata, cleanup_mode=None)
+            server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
     except Exception as exc:
         raise ConfigurationError(
             f"could not start the embedded PostgreSQL server in {pgdata}: {exc}; check that the folder is "

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from erp_platform.config import Settings
 from erp_platform.db._embedded import embedded_database_url
@@ -26,14 +27,23 @@ def sqlalchemy_url(url: str) -> str:
     return urlunsplit(("postgresql+psycopg", parts.netloc, parts.path, parts.query, parts.fragment))
 
 
-def make_engine(url: str, *, application_name: str = "erp-platform", pool_size: int = 5) -> Engine:
-    """Create an engine; every connection reports ``application_name`` and uses UTC."""
+def make_engine(
+    url: str, *, application_name: str = "erp-platform", pool_size: int = 5, pooled: bool = True
+) -> Engine:
+    """Create an engine; every connection reports ``application_name`` and uses UTC.
+
+    ``pooled=False`` opens a connection per use and closes it after (long-lived processes that rarely
+    touch the database, such as one code server per tenant, must not each hold idle connections).
+    """
+    options: dict[str, object] = (
+        {"pool_size": pool_size, "max_overflow": 10, "pool_pre_ping": True}
+        if pooled
+        else {"poolclass": NullPool}
+    )
     engine = create_engine(
         make_url(sqlalchemy_url(url)),
-        pool_size=pool_size,
-        max_overflow=10,
-        pool_pre_ping=True,
         connect_args={"application_name": application_name},
+        **options,
     )
 
     @event.listens_for(engine, "connect")

@@ -1,5 +1,12 @@
 """The end-to-end demo (``erp demo``, ``make demo``)."""
 
-from erp_platform.demo._demo import DEMO_TENANTS, DemoSummary, DemoTenant, TenantResult, run_demo, workflow_text
+from erp_platform.demo._demo import (
+    DEMO_TENANTS,
+    DemoSummary,
+    DemoTenant,
+    TenantResult,
+    run_demo,
+    workflow_text,
+)
 
 __all__ = ["DEMO_TENANTS", "DemoSummary", "DemoTenant", "TenantResult", "run_demo", "workflow_text"]

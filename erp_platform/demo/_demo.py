@@ -110,7 +110,9 @@ def prepare_tenant(plat: Platform, tenant: DemoTenant, mock_url: str, spec: byte
     if current is None:
         built = sdks.build(tenant.slug, spec, filename="mock_erp.openapi.json", name=SDK_NAME)
         if built.status != "TESTING":
-            raise ErpPlatformError(f"the demo SDK for {tenant.slug} failed its sandbox tests: {built.test_results}")
+            raise ErpPlatformError(
+                f"the demo SDK for {tenant.slug} failed its sandbox tests: {built.test_results}"
+            )
         current = sdks.activate(tenant.slug, SDK_NAME, built.version)
     result.sdk_version = current.version
 
@@ -130,9 +132,14 @@ def table_rows(plat: Platform, slug: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     with tenant_transaction(plat.engine, info) as conn:
         for table in TABLES:
-            exists = conn.execute(text("SELECT to_regclass(:t)"), {"t": f"{info.schema_name}.{table}"}).scalar()
-            counts[table] = (int(conn.execute(text(f"SELECT count(*) FROM {quote_ident(table)}")).scalar_one())
-                             if exists else 0)
+            exists = conn.execute(
+                text("SELECT to_regclass(:t)"), {"t": f"{info.schema_name}.{table}"}
+            ).scalar()
+            counts[table] = (
+                int(conn.execute(text(f"SELECT count(*) FROM {quote_ident(table)}")).scalar_one())
+                if exists
+                else 0
+            )
     return counts
 
 
@@ -156,16 +163,17 @@ def run_timings(instance: Any, run_id: str) -> tuple[float, float, dict[str, flo
             end = record.timestamp
         elif kind == DagsterEventType.STEP_START and event.step_key:
             step_start[event.step_key] = record.timestamp
-        elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) and event.step_key:
-            if event.step_key in step_start:
-                steps[event.step_key.split("__")[-1]] = round(record.timestamp - step_start[event.step_key], 3)
+        elif (kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE)
+              and event.step_key and event.step_key in step_start):
+            steps[event.step_key.split("__")[-1]] = round(record.timestamp - step_start[event.step_key], 3)
     queue = (start - enqueued) if start and enqueued else 0.0
     duration = (end - start) if end and start else 0.0
     return round(queue, 3), round(duration, 3), steps
 
 
-def run_demo(plat: Platform, *, rows: int, ui: bool, port: int, mock_port: int,
-             on_ready: Any = None) -> DemoSummary:
+def run_demo(
+    plat: Platform, *, rows: int, ui: bool, port: int, mock_port: int, on_ready: Any = None
+) -> DemoSummary:
     """Run the whole demo; ``on_ready(summary, stack)`` is called once the runs are done (UI still up)."""
     import httpx
 
@@ -180,22 +188,33 @@ def run_demo(plat: Platform, *, rows: int, ui: bool, port: int, mock_port: int,
     with MockErpProcess(MockErpConfig(rows=rows, seed=42), port=mock_port) as mock:
         spec = httpx.get(f"{mock.base_url}/openapi.json", timeout=30).content
         results = [prepare_tenant(plat, tenant, mock.base_url, spec) for tenant in DEMO_TENANTS]
-        with DevStack(plat, port=port, webserver=ui) as stack, open_instance(plat, stack.dagster_env) as instance:
+        with (
+            DevStack(plat, port=port, webserver=ui) as stack,
+            open_instance(plat, stack.dagster_env) as instance,
+        ):
             setup = time.monotonic() - t0
             run_dir = plat.settings.resolved_home / "run"
             for result in results:
-                result.run_id = launch_workflow_run(instance, run_dir, result.slug, WORKFLOW_ID,
-                                                    tags={"erp/trigger": "demo"})
+                result.run_id = launch_workflow_run(
+                    instance, run_dir, result.slug, WORKFLOW_ID, tags={"erp/trigger": "demo"}
+                )
             for result in results:
                 status = wait_for_run(instance, result.run_id, timeout=1800)
                 result.status = status.value
                 if result.status != "SUCCESS":
                     result.failure = run_failure_message(instance, result.run_id)
-                result.queue_to_start_seconds, result.run_seconds, result.steps = run_timings(instance, result.run_id)
+                result.queue_to_start_seconds, result.run_seconds, result.steps = run_timings(
+                    instance, result.run_id
+                )
                 result.rows = table_rows(plat, result.slug)
-            summary = DemoSummary(mock_erp_url=mock.base_url, rows_per_entity=rows,
-                                  ui_url=stack.url if ui else None, tenants=results, setup_seconds=setup,
-                                  total_seconds=time.monotonic() - t0)
+            summary = DemoSummary(
+                mock_erp_url=mock.base_url,
+                rows_per_entity=rows,
+                ui_url=stack.url if ui else None,
+                tenants=results,
+                setup_seconds=setup,
+                total_seconds=time.monotonic() - t0,
+            )
             if on_ready is not None:
                 on_ready(summary, stack)
     return summary

@@ -11,7 +11,12 @@ from erp_platform.orchestration._dagster_home import (
     render_dagster_yaml,
 )
 from erp_platform.orchestration._definitions import build_tenant_definitions
-from erp_platform.orchestration._launch import RunLaunchError, launch_workflow_run, run_failure_message, wait_for_run
+from erp_platform.orchestration._launch import (
+    RunLaunchError,
+    launch_workflow_run,
+    run_failure_message,
+    wait_for_run,
+)
 from erp_platform.orchestration._launcher import ErpRunLauncher
 from erp_platform.orchestration._supervisor import DevStack, StackError
 from erp_platform.orchestration._workspace import render_workspace, tenant_locations, write_workspace
@@ -28,8 +33,8 @@ __all__ = [
     "dagster_pg_url",
     "dagster_yaml_text",
     "forkserver_socket",
-    "prepare_dagster_home",
     "launch_workflow_run",
+    "prepare_dagster_home",
     "render_dagster_yaml",
     "render_workspace",
     "run_failure_message",

@@ -29,7 +29,7 @@ from erp_platform.orchestration._checkpoints import (
     save_checkpoint,
 )
 from erp_platform.orchestration._guard import StepIdentity
-from erp_platform.orchestration._io_manager import asset_segment, local_path
+from erp_platform.orchestration._io_manager import local_path
 from erp_platform.orchestration._process import process_platform
 from erp_platform.tenancy import TenantInfo, tenant_transaction
 from erp_platform.transforms import apply_transform, frame_from_records
@@ -64,20 +64,27 @@ class StepRuntime:
 
     @property
     def attempt(self) -> int:
-        return self.context.retry_number + 1
+        return int(self.context.retry_number) + 1
 
     def execution_context(self) -> ExecutionContext:
         """Deterministic time and ids: the root run's creation time, seeded by root run and step."""
         record = self.context.instance.get_run_record_by_id(self.root_run_id)
         started = record.create_timestamp if record is not None else datetime.now(UTC)
-        return ExecutionContext(tenant=self.identity.tenant, workflow=self.identity.workflow,
-                                run_id=self.root_run_id, step=self.identity.activity,
-                                run_started_at=started.astimezone(UTC), attempt=self.attempt)
+        return ExecutionContext(
+            tenant=self.identity.tenant,
+            workflow=self.identity.workflow,
+            run_id=self.root_run_id,
+            step=self.identity.activity,
+            run_started_at=started.astimezone(UTC),
+            attempt=self.attempt,
+        )
 
     def describe(self) -> str:
         ident = self.identity
-        return (f"tenant {ident.tenant!r}, workflow {ident.workflow!r} v{ident.version}, activity "
-                f"{ident.activity!r}, attempt {self.attempt}")
+        return (
+            f"tenant {ident.tenant!r}, workflow {ident.workflow!r} v{ident.version}, activity "
+            f"{ident.activity!r}, attempt {self.attempt}"
+        )
 
 
 @contextmanager
@@ -95,8 +102,11 @@ def user_code_boundary(step: StepRuntime) -> Iterator[None]:
 
 
 # -- extract ----------------------------------------------------------------------------------------------
-def run_extract(step: StepRuntime, activity: ExtractActivity, sdk: SdkArtifact) -> tuple[pl.LazyFrame, dict[str, Any]]:
+def run_extract(
+    step: StepRuntime, activity: ExtractActivity, sdk: SdkArtifact
+) -> tuple[pl.LazyFrame, dict[str, Any]]:
     """Read the operation page by page, checkpointing after each page so a resumed run continues."""
+    from erp_platform.queue import PostgresRateLimiter
     from erp_platform.sdks import SdkService
 
     plat = process_platform()
@@ -112,12 +122,20 @@ def run_extract(step: StepRuntime, activity: ExtractActivity, sdk: SdkArtifact) 
             f"checkpointed by run lineage {step.root_run_id}"
         )
     params: dict[str, Any] = {**cfg.params, "_page_size": cfg.page_size}
-    since = committed_cursor(plat.engine, step.tenant.id, ident.workflow, ident.activity) if cfg.incremental else None
+    since = (
+        committed_cursor(plat.engine, step.tenant.id, ident.workflow, ident.activity)
+        if cfg.incremental
+        else None
+    )
     if since is not None:
         params["_since"] = since
     deadline = time.monotonic() + step.timeout_seconds
     if not ckpt.finished:
-        with SdkService.from_platform(plat).open_session(step.tenant.slug, sdk.name, sdk.version, run_id=step.run_id) as session:
+        # requests count against the tenant's max_api_calls_per_minute across every process (and any
+        # rate_limit flag on the tenant, this workflow or this SDK)
+        limiter = PostgresRateLimiter(plat.engine, workflow=ident.workflow, sdks=[(sdk.name, sdk.version)])
+        service = SdkService.from_platform(plat, rate_limiter=limiter)
+        with service.open_session(step.tenant.slug, sdk.name, sdk.version, run_id=step.run_id) as session:
             while True:
                 if ckpt.pages_done and ckpt.next_token is None:
                     break
@@ -132,8 +150,12 @@ def run_extract(step: StepRuntime, activity: ExtractActivity, sdk: SdkArtifact) 
                 if ckpt.next_token is not None:
                     call_params["_next"] = ckpt.next_token
                 page = session.call_raw(cfg.operation, call_params)
-                frame = frame_from_records(page.records, fields, raw=not page.normalised,
-                                           where=f"{cfg.operation} page {ckpt.pages_done + 1}")
+                frame = frame_from_records(
+                    page.records,
+                    fields,
+                    raw=not page.normalised,
+                    where=f"{cfg.operation} page {ckpt.pages_done + 1}",
+                )
                 _write_part(step, ckpt, frame)
                 ckpt.records_done += frame.height
                 ckpt.next_token = page.next
@@ -161,9 +183,15 @@ def _write_part(step: StepRuntime, ckpt: Checkpoint, frame: pl.DataFrame) -> Non
     import io
 
     store = process_platform().objects
-    key = tenant_key(step.tenant.slug, "executions", step.root_run_id, "activities",
-                     f"{step.identity.workflow}.{step.identity.activity}", "pages",
-                     f"part-{ckpt.pages_done:06d}.parquet")
+    key = tenant_key(
+        step.tenant.slug,
+        "executions",
+        step.root_run_id,
+        "activities",
+        f"{step.identity.workflow}.{step.identity.activity}",
+        "pages",
+        f"part-{ckpt.pages_done:06d}.parquet",
+    )
     buf = io.BytesIO()
     frame.write_parquet(buf)
     store.put_bytes(key, buf.getvalue())
@@ -189,29 +217,42 @@ def _max_cursor(current: str | None, frame: pl.DataFrame, column: str) -> str | 
 
 
 # -- transform --------------------------------------------------------------------------------------------
-def run_transform(step: StepRuntime, activity: TransformActivity, inputs: dict[str, pl.LazyFrame],
-                  main: str) -> pl.LazyFrame:
+def run_transform(
+    step: StepRuntime, activity: TransformActivity, inputs: dict[str, pl.LazyFrame], main: str
+) -> pl.LazyFrame:
     return apply_transform(activity.config, inputs, main=main, ctx=step.execution_context())
 
 
 # -- load -------------------------------------------------------------------------------------------------
-def run_load(step: StepRuntime, activity: LoadActivity, frame: pl.LazyFrame, mapping: MappingSpec,
-             upstream_extracts: list[tuple[dg.AssetKey, str]]) -> tuple[dict[str, Any], list[dg.AssetCheckResult]]:
+def run_load(
+    step: StepRuntime,
+    activity: LoadActivity,
+    frame: pl.LazyFrame,
+    mapping: MappingSpec,
+    upstream_extracts: list[tuple[dg.AssetKey, str]],
+) -> tuple[dict[str, Any], list[dg.AssetCheckResult]]:
     """Merge into the tenant's table, check it, then commit the incremental cursors of the extracts."""
     from erp_platform.loader import load_frame
 
     plat = process_platform()
     loaded_at = datetime.now(UTC)
-    result = load_frame(plat.engine, step.tenant, activity.config, frame, run_id=step.run_id, loaded_at=loaded_at,
-                        mapping=mapping)
+    result = load_frame(
+        plat.engine,
+        step.tenant,
+        activity.config,
+        frame,
+        run_id=step.run_id,
+        loaded_at=loaded_at,
+        mapping=mapping,
+    )
     checks = _load_checks(step, activity, result.rows_in - result.duplicates)
     for asset_key, extract_id in upstream_extracts:
         event = step.context.instance.get_latest_materialization_event(asset_key)
         meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
         cursor = meta.get(CURSOR_META)
         if cursor is not None:
-            commit_cursor(plat.engine, step.tenant.id, step.identity.workflow, extract_id, str(cursor.value),
-                          step.run_id)
+            commit_cursor(plat.engine, step.tenant.id, step.identity.workflow, extract_id,
+                          value=str(cursor.value), run_id=step.run_id)
     metadata: dict[str, Any] = {
         "erp/table": result.table,
         "erp/rows_in": result.rows_in,
@@ -235,19 +276,29 @@ def _load_checks(step: StepRuntime, activity: LoadActivity, distinct_rows: int) 
     table = quote_ident(activity.config.table)
     with tenant_transaction(process_platform().engine, step.tenant) as conn:
         total = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-        pk_columns = conn.execute(text(
-            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass(:t) AND i.indisprimary ORDER BY a.attname"
-        ), {"t": f"{step.tenant.schema_name}.{activity.config.table}"}).scalars().all()
+        pk_columns = (
+            conn.execute(
+                text(
+                    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                    "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass(:t) AND i.indisprimary "
+                    "ORDER BY a.attname"
+                ),
+                {"t": f"{step.tenant.schema_name}.{activity.config.table}"},
+            )
+            .scalars()
+            .all()
+        )
     expected = sorted(activity.config.business_key)
     return [
         dg.AssetCheckResult(
-            check_name="row_count", passed=bool(total >= distinct_rows),
+            check_name="row_count",
+            passed=bool(total >= distinct_rows),
             metadata={"table_rows": int(total), "rows_loaded": int(distinct_rows)},
             description="the table holds at least every distinct business key of this load",
         ),
         dg.AssetCheckResult(
-            check_name="business_key", passed=list(pk_columns) == expected,
+            check_name="business_key",
+            passed=list(pk_columns) == expected,
             metadata={"primary_key": ", ".join(pk_columns) or "-", "business_key": ", ".join(expected)},
             description="the business key is the table's primary key (unique, never null)",
         ),
@@ -257,19 +308,35 @@ def _load_checks(step: StepRuntime, activity: LoadActivity, distinct_rows: int) 
 def extract_checks(frame: pl.LazyFrame, records: int, keys: tuple[str, ...]) -> list[dg.AssetCheckResult]:
     """Record count matches the checkpointed pages; entity keys present and unique when declared."""
     height = int(frame.select(pl.len()).collect().item())
-    results = [dg.AssetCheckResult(check_name="record_count", passed=height == records,
-                                   metadata={"rows": height, "records_fetched": records})]
+    results = [
+        dg.AssetCheckResult(
+            check_name="record_count",
+            passed=height == records,
+            metadata={"rows": height, "records_fetched": records},
+        )
+    ]
     present = [k for k in keys if k in frame.collect_schema().names()]
     if present:
-        stats = frame.select(
-            pl.len().alias("n"),
-            pl.struct(present).n_unique().alias("distinct"),
-            pl.any_horizontal([pl.col(k).is_null() for k in present]).sum().alias("nulls"),
-        ).collect().row(0, named=True)
-        results.append(dg.AssetCheckResult(
-            check_name="keys", passed=bool(stats["distinct"] == stats["n"] and stats["nulls"] == 0),
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"rows": int(stats["n"]), "distinct_keys": int(stats["distinct"]),
-                      "null_keys": int(stats["nulls"] or 0), "key": ", ".join(present)},
-        ))
+        stats = (
+            frame.select(
+                pl.len().alias("n"),
+                pl.struct(present).n_unique().alias("distinct"),
+                pl.any_horizontal([pl.col(k).is_null() for k in present]).sum().alias("nulls"),
+            )
+            .collect()
+            .row(0, named=True)
+        )
+        results.append(
+            dg.AssetCheckResult(
+                check_name="keys",
+                passed=bool(stats["distinct"] == stats["n"] and stats["nulls"] == 0),
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "rows": int(stats["n"]),
+                    "distinct_keys": int(stats["distinct"]),
+                    "null_keys": int(stats["nulls"] or 0),
+                    "key": ", ".join(present),
+                },
+            )
+        )
     return results

@@ -104,10 +104,16 @@ def _load_sdk(engine: Engine, tenant: TenantInfo, name: str, version: int) -> Sd
     t = SdkVersion.__table__
     with engine.connect() as conn:
         row = conn.execute(
-            select(t.c.name, t.c.version, t.c.status, t.c.wasm_hash, t.c.sdk_spec)
-            .where(t.c.tenant_id == tenant.id, t.c.name == name, t.c.version == version)
+            select(t.c.name, t.c.version, t.c.status, t.c.wasm_hash, t.c.sdk_spec).where(
+                t.c.tenant_id == tenant.id, t.c.name == name, t.c.version == version
+            )
         ).first()
     if row is None:
         raise NotFoundError(f"SDK {name} v{version} of tenant {tenant.slug!r} does not exist")
-    return SdkArtifact(name=row.name, version=row.version, status=row.status, wasm_hash=row.wasm_hash,
-                       spec=dict(row.sdk_spec or {}))
+    return SdkArtifact(
+        name=row.name,
+        version=row.version,
+        status=row.status,
+        wasm_hash=row.wasm_hash,
+        spec=dict(row.sdk_spec or {}),
+    )

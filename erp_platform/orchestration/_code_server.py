@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-from dagster._grpc.server import DagsterApiServer, DagsterGrpcServer
 from dagster._core.utils import FuturesAwareThreadPoolExecutor
+from dagster._grpc.server import DagsterApiServer, DagsterGrpcServer
 from dagster._utils.interrupts import setup_interrupt_handlers
 
 CODE_LOCATIONS_MODULE = "code_locations.tenants"
@@ -17,6 +18,7 @@ CODE_LOCATIONS_MODULE = "code_locations.tenants"
 def serve_code_location(*, location: str, attribute: str, socket_path: str) -> None:
     """Serve ``code_locations.tenants:<attribute>`` as code location ``location`` until terminated."""
     setup_interrupt_handlers()
+    os.environ["ERP_DB_POOLED"] = "0"  # one code server per tenant: hold no idle database connections
     logger = logging.getLogger("dagster.code_server")
     origin = LoadableTargetOrigin(
         executable_path=sys.executable,
@@ -45,4 +47,4 @@ def serve_code_location(*, location: str, attribute: str, socket_path: str) -> N
         host="localhost",
         logger=logger,
         threadpool_executor=executor,
-    ).serve()
+    ).serve()  # type: ignore[no-untyped-call]

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 import polars as pl
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from erp_platform.orchestration._activities import (
     StepRuntime,
@@ -64,7 +64,9 @@ def run_tags(inputs: CompiledInputs) -> dict[str, str]:
         "erp/workflow": record.workflow_id,
         "erp/workflow_version": str(record.version),
         "erp/workflow_hash": record.content_hash,
-        "erp/sdks": ",".join(f"{s.name}@{s.version}" for s in sorted(inputs.sdks.values(), key=lambda s: s.name)),
+        "erp/sdks": ",".join(
+            f"{s.name}@{s.version}" for s in sorted(inputs.sdks.values(), key=lambda s: s.name)
+        ),
     }
 
 
@@ -72,9 +74,12 @@ def _retry(policy: RetryPolicy | None, default: RetryPolicy) -> dg.RetryPolicy |
     chosen = policy or default
     if chosen.max_attempts <= 1:
         return None
-    return dg.RetryPolicy(max_retries=chosen.max_attempts - 1, delay=chosen.initial_interval_seconds,
-                          backoff=dg.Backoff.EXPONENTIAL if chosen.backoff_coefficient > 1 else dg.Backoff.LINEAR,
-                          jitter=dg.Jitter.PLUS_MINUS)
+    return dg.RetryPolicy(
+        max_retries=chosen.max_attempts - 1,
+        delay=chosen.initial_interval_seconds,
+        backoff=dg.Backoff.EXPONENTIAL if chosen.backoff_coefficient > 1 else dg.Backoff.LINEAR,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )
 
 
 def compile_workflow(inputs: CompiledInputs) -> CompiledWorkflow:
@@ -86,14 +91,23 @@ def compile_workflow(inputs: CompiledInputs) -> CompiledWorkflow:
     out = CompiledWorkflow()
     for activity_id in graph.order:
         activity = by_id[activity_id]
-        identity = StepIdentity(tenant=tenant.slug, workflow=record.workflow_id, version=record.version,
-                                content_hash=record.content_hash, activity=activity_id, sdks=sdk_refs)
+        identity = StepIdentity(
+            tenant=tenant.slug,
+            workflow=record.workflow_id,
+            version=record.version,
+            content_hash=record.content_hash,
+            activity=activity_id,
+            sdks=sdk_refs,
+        )
         upstream = graph.upstream.get(activity_id, ())
         out.assets.append(_activity_asset(inputs, activity, identity, upstream))
     keys = [a.key for a in out.assets]
     has_parallel = any(s.parallel_group for s in graph.steps)
-    executor = (dg.multiprocess_executor.configured({"max_concurrent": 4, "start_method": {"forkserver": {}}})
-                if has_parallel else dg.in_process_executor)
+    executor = (
+        dg.multiprocess_executor.configured({"max_concurrent": 4, "start_method": {"forkserver": {}}})
+        if has_parallel
+        else dg.in_process_executor
+    )
     job = dg.define_asset_job(
         name=record.workflow_id,
         selection=dg.AssetSelection.assets(*keys),
@@ -106,11 +120,16 @@ def compile_workflow(inputs: CompiledInputs) -> CompiledWorkflow:
 
     for i, trigger in enumerate(definition.triggers):
         if isinstance(trigger, ScheduleTrigger):
-            out.schedules.append(dg.ScheduleDefinition(
-                name=f"{record.workflow_id}__schedule_{i}", cron_schedule=trigger.cron, job=job,
-                execution_timezone=trigger.timezone, default_status=dg.DefaultScheduleStatus.RUNNING,
-                description=f"cron {trigger.cron} ({trigger.timezone})",
-            ))
+            out.schedules.append(
+                dg.ScheduleDefinition(
+                    name=f"{record.workflow_id}__schedule_{i}",
+                    cron_schedule=trigger.cron,
+                    job=job,
+                    execution_timezone=trigger.timezone,
+                    default_status=dg.DefaultScheduleStatus.RUNNING,
+                    description=f"cron {trigger.cron} ({trigger.timezone})",
+                )
+            )
         elif isinstance(trigger, SensorTrigger) and trigger.kind == "erp_change":
             out.sensors.append(erp_change_sensor(inputs, trigger, i, job))
         elif isinstance(trigger, SensorTrigger):
@@ -122,8 +141,9 @@ def _max_runtime(definition: Any) -> int:
     return int(sum(a.start_to_close_timeout_seconds for a in definition.activities))
 
 
-def _activity_asset(inputs: CompiledInputs, activity: Any, identity: StepIdentity,
-                    upstream: tuple[str, ...]) -> dg.AssetsDefinition:
+def _activity_asset(
+    inputs: CompiledInputs, activity: Any, identity: StepIdentity, upstream: tuple[str, ...]
+) -> dg.AssetsDefinition:
     tenant, record, definition = inputs.tenant, inputs.record, inputs.definition
     key = asset_key(tenant.slug, record.workflow_id, activity.id)
     common: dict[str, Any] = {
@@ -131,8 +151,11 @@ def _activity_asset(inputs: CompiledInputs, activity: Any, identity: StepIdentit
         "group_name": record.workflow_id,
         "description": activity.description or f"{activity.type} activity {activity.id!r}",
         "kinds": {KIND_BY_TYPE[activity.type]},
-        "metadata": {"erp/workflow_version": record.version, "erp/workflow_hash": record.content_hash,
-                     "erp/activity_type": activity.type},
+        "metadata": {
+            "erp/workflow_version": record.version,
+            "erp/workflow_hash": record.content_hash,
+            "erp/activity_type": activity.type,
+        },
         "retry_policy": _retry(activity.retry_policy, definition.retry_policy),
         "tags": {"erp/activity_type": activity.type},
     }
@@ -144,8 +167,9 @@ def _activity_asset(inputs: CompiledInputs, activity: Any, identity: StepIdentit
     return _load_asset(inputs, activity, identity, common, ins)
 
 
-def _runtime(context: dg.AssetExecutionContext, inputs: CompiledInputs, identity: StepIdentity,
-             timeout: int) -> StepRuntime:
+def _runtime(
+    context: dg.AssetExecutionContext, inputs: CompiledInputs, identity: StepIdentity, timeout: int
+) -> StepRuntime:
     StepGuard(identity, context.log).check(dict(context.run.tags))
     from erp_platform.orchestration._process import process_platform
 
@@ -153,20 +177,26 @@ def _runtime(context: dg.AssetExecutionContext, inputs: CompiledInputs, identity
     return StepRuntime(context=context, identity=identity, tenant=tenant, timeout_seconds=timeout)
 
 
-def _extract_asset(inputs: CompiledInputs, activity: ExtractActivity, identity: StepIdentity,
-                   common: dict[str, Any]) -> dg.AssetsDefinition:
+def _extract_asset(
+    inputs: CompiledInputs, activity: ExtractActivity, identity: StepIdentity, common: dict[str, Any]
+) -> dg.AssetsDefinition:
     sdk = inputs.sdks[activity.config.sdk]
     op = sdk.operation(activity.config.operation)
     keys = sdk.entity_keys(op.get("entity"))
-    checks = [dg.AssetCheckSpec("record_count", asset=common["key"],
-                                description="rows stored equal records fetched")]
+    checks = [
+        dg.AssetCheckSpec(
+            "record_count", asset=common["key"], description="rows stored equal records fetched"
+        )
+    ]
     if keys:
-        checks.append(dg.AssetCheckSpec("keys", asset=common["key"],
-                                        description=f"entity keys ({', '.join(keys)}) present and unique"))
+        checks.append(
+            dg.AssetCheckSpec(
+                "keys", asset=common["key"], description=f"entity keys ({', '.join(keys)}) present and unique"
+            )
+        )
     meta = {**common.pop("metadata"), "erp/sdk": f"{sdk.name}@{sdk.version}", "erp/operation": op["id"]}
 
-    @dg.asset(**common, metadata=meta, check_specs=checks,
-              pool=f"erp_{inputs.tenant.slug}__{sdk.name}")
+    @dg.asset(**common, metadata=meta, check_specs=checks, pool=f"erp_{inputs.tenant.slug}__{sdk.name}")
     def _extract(context: dg.AssetExecutionContext) -> Iterator[Any]:
         step = _runtime(context, inputs, identity, activity.start_to_close_timeout_seconds)
         with user_code_boundary(step):
@@ -178,8 +208,13 @@ def _extract_asset(inputs: CompiledInputs, activity: ExtractActivity, identity: 
     return _extract
 
 
-def _transform_asset(inputs: CompiledInputs, activity: TransformActivity, identity: StepIdentity,
-                     common: dict[str, Any], ins: dict[str, dg.AssetIn]) -> dg.AssetsDefinition:
+def _transform_asset(
+    inputs: CompiledInputs,
+    activity: TransformActivity,
+    identity: StepIdentity,
+    common: dict[str, Any],
+    ins: dict[str, dg.AssetIn],
+) -> dg.AssetsDefinition:
     graph, _ = analyse_steps(inputs.definition)
     main = main_input(activity, graph)
 
@@ -194,8 +229,13 @@ def _transform_asset(inputs: CompiledInputs, activity: TransformActivity, identi
     return _transform
 
 
-def _load_asset(inputs: CompiledInputs, activity: LoadActivity, identity: StepIdentity,
-                common: dict[str, Any], ins: dict[str, dg.AssetIn]) -> dg.AssetsDefinition:
+def _load_asset(
+    inputs: CompiledInputs,
+    activity: LoadActivity,
+    identity: StepIdentity,
+    common: dict[str, Any],
+    ins: dict[str, dg.AssetIn],
+) -> dg.AssetsDefinition:
     graph, _ = analyse_steps(inputs.definition)
     main = main_input(activity, graph)
     mapping = inputs.mappings[activity.id]
@@ -205,17 +245,21 @@ def _load_asset(inputs: CompiledInputs, activity: LoadActivity, identity: StepId
         dg.AssetCheckSpec("row_count", asset=common["key"], description="table holds every loaded key"),
         dg.AssetCheckSpec("business_key", asset=common["key"], description="business keys unique, not null"),
     ]
-    meta = {**common.pop("metadata"), "erp/table": f"tenant_{tenant}.{activity.config.table}",
-            "erp/business_key": ", ".join(activity.config.business_key)}
+    meta = {
+        **common.pop("metadata"),
+        "erp/table": f"tenant_{tenant}.{activity.config.table}",
+        "erp/business_key": ", ".join(activity.config.business_key),
+    }
 
     @dg.asset(**common, ins=ins, metadata=meta, check_specs=checks)
-    def _load(context: dg.AssetExecutionContext, **frames: pl.LazyFrame) -> dg.MaterializeResult:
+    def _load(context: dg.AssetExecutionContext, **frames: pl.LazyFrame) -> dg.MaterializeResult:  # type: ignore[type-arg]
         step = _runtime(context, inputs, identity, activity.start_to_close_timeout_seconds)
         assert main is not None
         frame = frames[f"in_{main}"]
         with user_code_boundary(step):
-            metadata, results = run_load(step, activity, frame, mapping,
-                                         [(asset_key(tenant, workflow, e), e) for e in extracts])
+            metadata, results = run_load(
+                step, activity, frame, mapping, [(asset_key(tenant, workflow, e), e) for e in extracts]
+            )
         return dg.MaterializeResult(metadata=metadata, check_results=results)
 
     return _load
@@ -232,4 +276,5 @@ def _upstream_extracts(inputs: CompiledInputs, activity_id: str, graph: Any) -> 
             continue
         seen.add(current)
         stack.extend(graph.upstream.get(current, ()))
-    return sorted(a for a in seen if isinstance(by_id.get(a), ExtractActivity) and by_id[a].config.incremental)
+    extracts = [a for a in (by_id.get(i) for i in seen) if isinstance(a, ExtractActivity)]
+    return sorted(a.id for a in extracts if a.config.incremental)

@@ -50,13 +50,30 @@ class ErpRunCoordinator(QueuedRunCoordinator):
         run = context.dagster_run
         if run.status != DagsterRunStatus.NOT_STARTED:
             return super().submit_run(context)
-        from erp_platform.queue import InstanceRunCounter, run_request
+        from erp_platform.orchestration._process import process_platform
+        from erp_platform.queue import (
+            REFUSED_TAG,
+            TENANT_TAG,
+            TIER_TAG,
+            RunRefused,
+            SqlRunCounter,
+            run_request,
+        )
 
         control = self.admission_control()
-        with control.admit(run_request(run), InstanceRunCounter(self._instance)) as admission:
-            changed = {k: v for k, v in admission.tags.items() if run.tags.get(k) != v}
-            if changed:
-                self._instance.add_run_tags(run.run_id, changed)
-            for line in admission.warnings:
-                self._instance.report_engine_event(line, run)
-            return super().submit_run(context)
+        try:
+            with control.admit(run_request(run), SqlRunCounter(process_platform().engine)) as admission:
+                changed = {k: v for k, v in admission.tags.items() if run.tags.get(k) != v}
+                if changed:
+                    self._instance.add_run_tags(run.run_id, changed)
+                for line in admission.warnings:
+                    self._instance.report_engine_event(line, run)
+                return super().submit_run(context)
+        except RunRefused as refused:  # tag the failed run so the UI can filter refusals by reason and tier
+            tags = {REFUSED_TAG: refused.reason.value}
+            if refused.tenant:
+                tags[TENANT_TAG] = refused.tenant
+            if refused.tier:
+                tags[TIER_TAG] = refused.tier
+            self._instance.add_run_tags(run.run_id, tags)
+            raise

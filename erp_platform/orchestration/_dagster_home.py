@@ -117,7 +117,9 @@ def forkserver_socket(settings: Settings) -> Path:
     return settings.resolved_home / "run" / "forkserver.sock"
 
 
-def prepare_dagster_home(settings: Settings, database_url: str, policy: QueuePolicy | None = None) -> dict[str, str]:
+def prepare_dagster_home(
+    settings: Settings, database_url: str, policy: QueuePolicy | None = None
+) -> dict[str, str]:
     """Write ``dagster.yaml`` into DAGSTER_HOME and return the environment Dagster processes need."""
     home = dagster_home(settings)
     home.mkdir(parents=True, exist_ok=True)

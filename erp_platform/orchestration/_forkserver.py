@@ -14,6 +14,8 @@ Protocol: one JSON request per connection on a Unix socket (mode 0600), one JSON
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
 import os
@@ -69,6 +71,11 @@ class ForkServer:
         """Preload, listen, and serve until SIGTERM/SIGINT; children are terminated on the way out."""
         for name in _PRELOAD:
             __import__(name)
+        # Move everything loaded so far out of the collector's reach: a child's garbage collection would
+        # otherwise touch (and so copy) every inherited object page (measured: ~100 MB -> ~30 MB private
+        # memory per forked code server).
+        gc.collect()
+        gc.freeze()
         self.socket_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self.socket_path.exists():
@@ -114,10 +121,8 @@ class ForkServer:
                 reply = self._dispatch(request, listener)
             except Exception as exc:  # a bad request must never stop the server
                 reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-            try:
+            with contextlib.suppress(OSError):
                 conn.sendall(json.dumps(reply).encode() + b"\n")
-            except OSError:
-                pass
 
     def _dispatch(self, request: dict[str, Any], listener: socket.socket) -> dict[str, Any]:
         op = request.get("op")
@@ -130,16 +135,27 @@ class ForkServer:
             pid = self._fork("run", run_id, listener, lambda: _run_worker(run_id))
             return {"ok": True, "pid": pid}
         if op == "code_server":
-            location, attribute, sock = str(request["location"]), str(request["attribute"]), str(request["socket"])
-            pid = self._fork("code_server", location, listener,
-                             lambda: _code_server(location, attribute, sock))
+            location, attribute, sock = (
+                str(request["location"]),
+                str(request["attribute"]),
+                str(request["socket"]),
+            )
+            pid = self._fork(
+                "code_server", location, listener, lambda: _code_server(location, attribute, sock)
+            )
             return {"ok": True, "pid": pid}
         if op == "status":
             child = self.children.get(int(request["pid"]))
             if child is None:
                 return {"ok": True, "known": False, "alive": False, "exit_code": None}
-            return {"ok": True, "known": True, "alive": child.exit_code is None, "exit_code": child.exit_code,
-                    "kind": child.kind, "name": child.name}
+            return {
+                "ok": True,
+                "known": True,
+                "alive": child.exit_code is None,
+                "exit_code": child.exit_code,
+                "kind": child.kind,
+                "name": child.name,
+            }
         if op == "terminate":
             child = self.children.get(int(request["pid"]))
             if child is None or child.exit_code is not None:
@@ -217,10 +233,8 @@ class ForkServer:
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _read_line(conn: socket.socket, limit: int = 65536) -> bytes:
@@ -239,10 +253,13 @@ def _run_worker(run_id: str) -> int:
     """Child: execute one Dagster run in this (forked, warm) process, as `dagster api execute_run` would."""
     from dagster import DagsterInstance
     from dagster._cli.api import _execute_run_command_body
-    from dagster._utils.interrupts import capture_interrupts
+    from dagster._utils.interrupts import capture_interrupts, setup_interrupt_handlers
 
+    setup_interrupt_handlers()  # SIGTERM (cancel) interrupts the run cleanly, like `dagster api execute_run`
     with capture_interrupts(), DagsterInstance.get() as instance:
-        return _execute_run_command_body(run_id, instance, lambda _event: None, set_exit_code_on_failure=False)
+        return _execute_run_command_body(
+            run_id, instance, lambda _event: None, set_exit_code_on_failure=False
+        )
 
 
 def _code_server(location: str, attribute: str, sock: str) -> int:

@@ -43,6 +43,13 @@ class StepIdentity:
     sdks: tuple[tuple[str, int], ...] = ()
 
 
+def _current_context() -> dg.OpExecutionContext | None:
+    try:
+        return dg.OpExecutionContext.get()
+    except dg.DagsterInvariantViolationError:
+        return None
+
+
 def pause_hold_seconds() -> float:
     raw = os.environ.get(PAUSE_HOLD_ENV)
     return float(raw) if raw else DEFAULT_PAUSE_HOLD_SECONDS
@@ -63,9 +70,18 @@ class StepGuard:
     ) -> None:
         from erp_platform.observability import RunLogger
 
+        if run_id is None or instance is None:  # inside a step: the current Dagster context knows both
+            current = _current_context()
+            if current is not None:
+                run_id, instance = run_id or current.run_id, instance or current.instance
         self._id = identity
-        self._log = RunLogger(tenant=identity.tenant, workflow=identity.workflow, run_id=run_id,
-                              step=identity.activity, dagster_log=log)
+        self._log = RunLogger(
+            tenant=identity.tenant,
+            workflow=identity.workflow,
+            run_id=run_id,
+            step=identity.activity,
+            dagster_log=log,
+        )
         self._sleep = sleep
         self._clock = clock
         self._run_id = run_id

@@ -15,7 +15,13 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from erp_platform._errors import TenantIsolationError
-from erp_platform.objectstore import LocalObjectStore, ObjectExistsError, ObjectKey, activity_output_key, tenant_key
+from erp_platform.objectstore import (
+    LocalObjectStore,
+    ObjectExistsError,
+    ObjectKey,
+    activity_output_key,
+    tenant_key,
+)
 from erp_platform.orchestration._process import cache_dir, process_platform
 
 OBJECT_KEY_META = "erp/object_key"
@@ -36,7 +42,7 @@ def key_for_path(tenant: str, stored: str) -> ObjectKey:
             f"object {stored!r} is outside tenant {tenant!r}'s prefix {prefix!r}; an output of another tenant "
             "cannot be read"
         )
-    return tenant_key(tenant, stored[len(prefix):])
+    return tenant_key(tenant, stored[len(prefix) :])
 
 
 def local_path(key: ObjectKey) -> Path:
@@ -83,12 +89,14 @@ class ErpIOManager(dg.ConfigurableIOManager):
             if key is None:
                 raise RuntimeError(f"no free attempt number for {segment} in run {context.run_id}")
             size = path.stat().st_size
-        context.add_output_metadata({
-            OBJECT_KEY_META: key.path,
-            ROWS_META: rows,
-            "erp/attempt": attempt,
-            "erp/bytes": size,
-        })
+        context.add_output_metadata(
+            {
+                OBJECT_KEY_META: key.path,
+                ROWS_META: rows,
+                "erp/attempt": attempt,
+                "erp/bytes": size,
+            }
+        )
 
     def load_input(self, context: dg.InputContext) -> pl.LazyFrame:
         asset_key = context.asset_key
@@ -106,6 +114,8 @@ class ErpIOManager(dg.ConfigurableIOManager):
             )
         meta = event.asset_materialization.metadata.get(OBJECT_KEY_META)
         if meta is None:
-            raise dg.Failure(f"the latest materialisation of {asset_key.to_user_string()} has no stored output")
+            raise dg.Failure(
+                f"the latest materialisation of {asset_key.to_user_string()} has no stored output"
+            )
         key = key_for_path(self.tenant, str(meta.value))
         return pl.scan_parquet(local_path(key))

@@ -56,19 +56,29 @@ def tenant_workspace(instance: DagsterInstance, run_dir: Path, tenant: str) -> I
             f"tenant {tenant!r} has no running code server ({sock} is missing): start the platform with "
             "`erp dev` (or wait for it to pick up the new tenant)"
         )
-    target = GrpcServerTarget(host="localhost", port=None, socket=str(sock), location_name=location_name(tenant))
+    target = GrpcServerTarget(
+        host="localhost", port=None, socket=str(sock), location_name=location_name(tenant)
+    )
     with WorkspaceProcessContext(instance, target) as ctx:
         yield ctx
 
 
-def launch_workflow_run(instance: DagsterInstance, run_dir: Path, tenant: str, workflow: str,
-                        tags: Mapping[str, str] | None = None) -> str:
+def launch_workflow_run(
+    instance: DagsterInstance,
+    run_dir: Path,
+    tenant: str,
+    workflow: str,
+    tags: Mapping[str, str] | None = None,
+) -> str:
     """Create and submit a run of ``workflow``'s job in ``tenant``'s code location; returns the run id."""
     from dagster_graphql.cli import execute_query
 
     params = {
-        "selector": {"repositoryLocationName": location_name(tenant), "repositoryName": "__repository__",
-                     "jobName": workflow},
+        "selector": {
+            "repositoryLocationName": location_name(tenant),
+            "repositoryName": "__repository__",
+            "jobName": workflow,
+        },
         "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in sorted((tags or {}).items())]},
         "runConfigData": {},
     }
@@ -89,17 +99,21 @@ def launch_workflow_run(instance: DagsterInstance, run_dir: Path, tenant: str, w
     raise RunLaunchError(f"run of {tenant}/{workflow} was refused: {message}")
 
 
-def wait_for_run(instance: DagsterInstance, run_id: str, *, timeout: float = 3600, poll: float = 0.25) -> DagsterRunStatus:
+def wait_for_run(
+    instance: DagsterInstance, run_id: str, *, timeout: float = 3600, poll: float = 0.25
+) -> DagsterRunStatus:
     """Wait until the run finishes; returns its final status."""
     deadline = time.monotonic() + timeout
+    status = "unknown"
     while time.monotonic() < deadline:
         run = instance.get_run_by_id(run_id)
         if run is None:
             raise NotFoundError(f"run {run_id} does not exist")
         if run.status in FINISHED:
             return run.status
+        status = run.status.value
         time.sleep(poll)
-    raise ErpPlatformError(f"run {run_id} did not finish within {timeout:.0f} s (still {run.status.value})")
+    raise ErpPlatformError(f"run {run_id} did not finish within {timeout:.0f} s (still {status})")
 
 
 def run_failure_message(instance: DagsterInstance, run_id: str) -> str:
@@ -110,8 +124,11 @@ def run_failure_message(instance: DagsterInstance, run_id: str) -> str:
         event = record.dagster_event
         if event is None:
             continue
-        if event.event_type in (DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE,
-                                DagsterEventType.ENGINE_EVENT) and event.event_specific_data is not None:
+        if (
+            event.event_type
+            in (DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE, DagsterEventType.ENGINE_EVENT)
+            and event.event_specific_data is not None
+        ):
             error = getattr(event.event_specific_data, "error", None)
             if error is not None:
                 return f"{event.step_key or 'run'}: {error.message.strip()}"

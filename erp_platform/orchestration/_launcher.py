@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 from dagster import _check as check
 from dagster._config import StringSource
 from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, RunLauncher, WorkerStatus
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
-from typing_extensions import Self
 
 from erp_platform.orchestration._forkclient import ForkServerUnavailable, call
 
@@ -27,7 +26,7 @@ class ErpRunLauncher(RunLauncher, ConfigurableClass):
     def __init__(self, socket: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._socket = socket
         self._inst_data = inst_data
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
 
     @property
     def inst_data(self) -> ConfigurableClassData | None:
@@ -76,7 +75,9 @@ class ErpRunLauncher(RunLauncher, ConfigurableClass):
         except ForkServerUnavailable as exc:
             return CheckRunHealthResult(WorkerStatus.UNKNOWN, str(exc), transient=True)
         if not reply.get("known"):
-            return CheckRunHealthResult(WorkerStatus.NOT_FOUND, f"run worker pid {pid} is unknown to the fork server")
+            return CheckRunHealthResult(
+                WorkerStatus.NOT_FOUND, f"run worker pid {pid} is unknown to the fork server"
+            )
         if reply.get("alive"):
             return CheckRunHealthResult(WorkerStatus.RUNNING, run_worker_id=pid)
         code = reply.get("exit_code")

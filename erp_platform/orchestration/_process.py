@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -9,14 +10,20 @@ from erp_platform._platform import Platform
 
 _lock = threading.Lock()
 _platform: Platform | None = None
+POOLED_ENV = "ERP_DB_POOLED"
 
 
 def process_platform() -> Platform:
-    """The Platform of this process, built once from the environment (ERP_* settings)."""
-    global _platform
+    """The Platform of this process, built once from the environment (ERP_* settings).
+
+    Code servers (one per tenant, mostly idle) set ``ERP_DB_POOLED=0`` so they hold no idle database
+    connections; run workers keep a small pool.
+    """
+    global _platform  # noqa: PLW0603 - one Platform per process, built lazily
     with _lock:
         if _platform is None:
-            _platform = Platform(application_name="erp-dagster")
+            pooled = os.environ.get(POOLED_ENV, "1") != "0"
+            _platform = Platform(application_name="erp-dagster", pooled=pooled)
         return _platform
 
 

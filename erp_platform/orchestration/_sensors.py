@@ -13,8 +13,9 @@ from erp_platform.orchestration._process import process_platform
 from erp_platform.workflows import ExtractActivity, LoadActivity, SensorTrigger
 
 
-def erp_change_sensor(inputs: CompiledInputs, trigger: SensorTrigger, index: int,
-                      job: UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+def erp_change_sensor(
+    inputs: CompiledInputs, trigger: SensorTrigger, index: int, job: UnresolvedAssetJobDefinition
+) -> dg.SensorDefinition:
     """Polls the watched extract's operation for records changed since the committed cursor."""
     tenant, workflow = inputs.tenant.slug, inputs.record.workflow_id
     activity = next(a for a in inputs.definition.activities if a.id == trigger.activity)
@@ -22,9 +23,13 @@ def erp_change_sensor(inputs: CompiledInputs, trigger: SensorTrigger, index: int
     sdk = inputs.sdks[activity.config.sdk]
     name = f"{workflow}__erp_change_{index}"
 
-    @dg.sensor(name=name, job=job, minimum_interval_seconds=trigger.interval_seconds,
-               default_status=dg.DefaultSensorStatus.RUNNING,
-               description=f"new or changed records from {sdk.name}.{activity.config.operation}")
+    @dg.sensor(
+        name=name,
+        job=job,
+        minimum_interval_seconds=trigger.interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"new or changed records from {sdk.name}.{activity.config.operation}",
+    )
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
         from erp_platform.sdks import SdkService
 
@@ -41,31 +46,43 @@ def erp_change_sensor(inputs: CompiledInputs, trigger: SensorTrigger, index: int
         run_key = f"{activity.id}:{cursor or 'initial'}"
         if context.cursor == run_key:
             return dg.SkipReason(f"a run for changes since {cursor} was already requested")
-        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key,
-                                                           tags={"erp/trigger": name})], cursor=run_key)
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(run_key=run_key, tags={"erp/trigger": name})], cursor=run_key
+        )
 
     return _sensor
 
 
-def upstream_freshness_sensor(inputs: CompiledInputs, trigger: SensorTrigger, index: int,
-                              job: UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+def upstream_freshness_sensor(
+    inputs: CompiledInputs, trigger: SensorTrigger, index: int, job: UnresolvedAssetJobDefinition
+) -> dg.SensorDefinition:
     """Runs this workflow when the tenant's upstream workflow has materialised its loads since last time."""
     tenant, workflow = inputs.tenant.slug, inputs.record.workflow_id
     upstream = trigger.upstream_workflow or ""
     name = f"{workflow}__upstream_freshness_{index}"
 
-    @dg.sensor(name=name, job=job, minimum_interval_seconds=trigger.interval_seconds,
-               default_status=dg.DefaultSensorStatus.RUNNING,
-               description=f"runs after workflow {upstream!r} of the same tenant materialises new data")
+    @dg.sensor(
+        name=name,
+        job=job,
+        minimum_interval_seconds=trigger.interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"runs after workflow {upstream!r} of the same tenant materialises new data",
+    )
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
         from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
 
         plat = process_platform()
         try:
-            _, definition = WorkflowRegistry(plat.engine, registry_catalog_factory(plat.engine)).get(tenant, upstream)
+            _, definition = WorkflowRegistry(plat.engine, registry_catalog_factory(plat.engine)).get(
+                tenant, upstream
+            )
         except Exception as exc:  # the upstream workflow may not exist (yet)
             return dg.SkipReason(f"upstream workflow {upstream!r} is not available: {exc}")
-        keys = [dg.AssetKey([tenant, upstream, a.id]) for a in definition.activities if isinstance(a, LoadActivity)]
+        keys = [
+            dg.AssetKey([tenant, upstream, a.id])
+            for a in definition.activities
+            if isinstance(a, LoadActivity)
+        ]
         latest = 0.0
         for key in keys:
             event = context.instance.get_latest_materialization_event(key)
@@ -76,7 +93,9 @@ def upstream_freshness_sensor(inputs: CompiledInputs, trigger: SensorTrigger, in
         mark = f"{latest:.6f}"
         if context.cursor == mark:
             return dg.SkipReason(f"nothing new from {upstream!r} since its last load")
-        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"{upstream}:{mark}",
-                                                           tags={"erp/trigger": name})], cursor=mark)
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(run_key=f"{upstream}:{mark}", tags={"erp/trigger": name})],
+            cursor=mark,
+        )
 
     return _sensor

@@ -97,13 +97,19 @@ class DevStack:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def metrics_url(self) -> str | None:
+        """Where /metrics and /health are served (None when the endpoint is off or not started)."""
+        return None if self._metrics is None else str(self._metrics.url)
+
     # -- lifecycle -----------------------------------------------------------------------------------
     def __enter__(self) -> DevStack:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def start(self, *, timeout: float = 120.0) -> None:
@@ -118,15 +124,41 @@ class DevStack:
         self.env = {**os.environ, **self.dagster_env}
         self._migrate_dagster()
         bin_dir = Path(sys.executable).parent
-        self._spawn(_Proc("forkserver", [sys.executable, "-m", "erp_platform.orchestration._forkserver",
-                                         "--socket", str(self.socket), "--log-dir", str(self.log_dir)]))
+        self._spawn(
+            _Proc(
+                "forkserver",
+                [
+                    sys.executable,
+                    "-m",
+                    "erp_platform.orchestration._forkserver",
+                    "--socket",
+                    str(self.socket),
+                    "--log-dir",
+                    str(self.log_dir),
+                ],
+            )
+        )
         self._wait_forkserver(timeout)
         self.sync_locations(initial=True)
         if self.daemon:
-            self._spawn(_Proc("daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(self.workspace_path)]))
+            self._spawn(
+                _Proc("daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(self.workspace_path)])
+            )
         if self.webserver:
-            self._spawn(_Proc("webserver", [str(bin_dir / "dagster-webserver"), "-w", str(self.workspace_path),
-                                            "-h", self.host, "-p", str(self.port)]))
+            self._spawn(
+                _Proc(
+                    "webserver",
+                    [
+                        str(bin_dir / "dagster-webserver"),
+                        "-w",
+                        str(self.workspace_path),
+                        "-h",
+                        self.host,
+                        "-p",
+                        str(self.port),
+                    ],
+                )
+            )
             self._wait_http(f"{self.url}/server_info", timeout)
         self._start_ops()
 
@@ -169,8 +201,9 @@ class DevStack:
         self._ops = QueueMaintenance(self.platform, self.env, fixed_policy=self.policy)
         if self.metrics_port != -1:
             try:
-                self._metrics = MetricsServer(self.platform, port=self.metrics_port,
-                                              instance=self._ops.instance).start()
+                self._metrics = MetricsServer(
+                    self.platform, port=self.metrics_port, instance=self._ops.instance
+                ).start()
             except OSError as exc:  # the port is taken: run without the endpoint rather than not at all
                 _log.warning("metrics endpoint not started (ERP_METRICS_PORT): %s", exc)
 
@@ -205,8 +238,15 @@ class DevStack:
         sock = code_server_socket(self.run_dir, loc.slug)
         if sock.exists():
             sock.unlink()
-        reply = call(self.socket, {"op": "code_server", "location": location_name(loc.slug),
-                                   "attribute": loc.slug, "socket": str(sock)})
+        reply = call(
+            self.socket,
+            {
+                "op": "code_server",
+                "location": location_name(loc.slug),
+                "attribute": loc.slug,
+                "socket": str(sock),
+            },
+        )
         self._code_servers[loc.slug] = (int(reply["pid"]), loc.fingerprint)
         self._wait_code_server(loc.slug, sock, int(reply["pid"]), timeout)
 
@@ -238,8 +278,8 @@ class DevStack:
                 try:
                     DagsterGrpcClient(socket=str(sock), host="localhost").ping("erp")
                     return
-                except Exception:  # not serving yet
-                    pass
+                except Exception as exc:  # not serving yet
+                    _log.debug("code server of %s not serving yet: %s", slug, exc)
             time.sleep(0.1)
         raise StackError(f"the code server of tenant {slug!r} did not answer within {timeout:.0f} s")
 
@@ -263,8 +303,14 @@ class DevStack:
         proc.log_path = self.log_dir / f"{proc.name}.log"
         log = open(proc.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
-            proc.popen = subprocess.Popen(proc.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, start_new_session=True)
+            proc.popen = subprocess.Popen(
+                proc.argv,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         finally:
             log.close()
         self._procs[proc.name] = proc
@@ -273,8 +319,9 @@ class DevStack:
         for name, proc in list(self._procs.items()):
             if proc.popen is None or proc.popen.poll() is None:
                 continue
-            _log.warning("%s exited with code %s; restarting (see %s)", name, proc.popen.returncode,
-                         proc.log_path)
+            _log.warning(
+                "%s exited with code %s; restarting (see %s)", name, proc.popen.returncode, proc.log_path
+            )
             proc.restarts += 1
             self._spawn(proc)
             if name == "forkserver":
@@ -320,8 +367,13 @@ class DevStack:
 def migrate_dagster(env: dict[str, str]) -> None:
     """Create or upgrade Dagster's tables in the platform database (idempotent)."""
     bin_dir = Path(sys.executable).parent
-    result = subprocess.run([str(bin_dir / "dagster"), "instance", "migrate"], env=env,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(bin_dir / "dagster"), "instance", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise StackError(f"dagster instance migrate failed: {result.stderr.strip()[-2000:]}")
 

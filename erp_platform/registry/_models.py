@@ -156,8 +156,13 @@ class WorkflowDefinitionRow(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "workflow_id", "version"),
         CheckConstraint(_in("status", WORKFLOW_STATUSES), name="status"),
-        Index("uq_workflow_definitions_one_active", "tenant_id", "workflow_id", unique=True,
-              postgresql_where=text("status = 'ACTIVE'")),
+        Index(
+            "uq_workflow_definitions_one_active",
+            "tenant_id",
+            "workflow_id",
+            unique=True,
+            postgresql_where=text("status = 'ACTIVE'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -182,8 +187,13 @@ class MappingConfig(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "name", "version"),
         CheckConstraint(_in("status", WORKFLOW_STATUSES), name="status"),
-        Index("uq_mapping_configs_one_active", "tenant_id", "name", unique=True,
-              postgresql_where=text("status = 'ACTIVE'")),
+        Index(
+            "uq_mapping_configs_one_active",
+            "tenant_id",
+            "name",
+            unique=True,
+            postgresql_where=text("status = 'ACTIVE'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -245,7 +255,9 @@ class ExtractCheckpoint(Base):
 
     __tablename__ = "extract_checkpoints"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "root_run_id", "workflow_id", "activity_id", name="uq_extract_checkpoints_lineage"),
+        UniqueConstraint(
+            "tenant_id", "root_run_id", "workflow_id", "activity_id", name="uq_extract_checkpoints_lineage"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

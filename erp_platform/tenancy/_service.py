@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from erp_platform._errors import ConflictError, InvalidInputError, NotFoundError
@@ -55,11 +55,15 @@ class TenantService:
         """Onboard a tenant: row, schema ``tenant_<slug>``, role owning only that schema. All or nothing."""
         validate_slug(slug)
         if slug in RESERVED_SLUGS:
-            raise InvalidInputError(f"tenant slug {slug!r} is reserved (it is a CLI keyword); choose another slug")
+            raise InvalidInputError(
+                f"tenant slug {slug!r} is reserved (it is a CLI keyword); choose another slug"
+            )
         policy = TIER_POLICIES[Tier.parse(tier)]
         display = (name or slug).strip()
         if not display or len(display) > 200:
-            raise InvalidInputError("tenant name must be 1 to 200 characters; pass --name with a shorter name")
+            raise InvalidInputError(
+                "tenant name must be 1 to 200 characters; pass --name with a shorter name"
+            )
         schema = f"tenant_{slug}"
         try:
             with self._engine.begin() as conn:
@@ -69,16 +73,34 @@ class TenantService:
                         f"`erp tenant delete {slug} --purge --yes`"
                     )
                 role = tenant_role_name(conn, slug)
-                _create_role_and_schema(conn, role=role, schema=schema, policy_st=policy.statement_timeout,
-                                        policy_wm=policy.work_mem)
+                _create_role_and_schema(
+                    conn,
+                    role=role,
+                    schema=schema,
+                    policy_st=policy.statement_timeout,
+                    policy_wm=policy.work_mem,
+                )
                 row_id = conn.execute(
-                    Tenant.__table__.insert()
-                    .values(slug=slug, name=display, tier=policy.tier.value, status="active",
-                            schema_name=schema, role_name=role, egress_private_allowlist=[])
+                    insert(Tenant)
+                    .values(
+                        slug=slug,
+                        name=display,
+                        tier=policy.tier.value,
+                        status="active",
+                        schema_name=schema,
+                        role_name=role,
+                        egress_private_allowlist=[],
+                    )
                     .returning(Tenant.id)
                 ).scalar_one()
-                record_audit(conn, action="tenant.create", target_type="tenant", target_id=slug,
-                             tenant_slug=slug, details={"tier": policy.tier.value, "id": row_id})
+                record_audit(
+                    conn,
+                    action="tenant.create",
+                    target_type="tenant",
+                    target_id=slug,
+                    tenant_slug=slug,
+                    details={"tier": policy.tier.value, "id": row_id},
+                )
         except IntegrityError as exc:  # a concurrent create of the same slug won the race
             raise ConflictError(f"tenant {slug!r} already exists; choose another slug") from exc
         return self.get(slug)
@@ -89,11 +111,20 @@ class TenantService:
         with self._engine.begin() as conn:
             row = self._load(conn, slug, for_update=True)
             old = row.tier
-            conn.execute(update(Tenant).where(Tenant.id == row.id).values(tier=policy.tier.value,
-                                                                           updated_at=text("now()")))
+            conn.execute(
+                update(Tenant)
+                .where(Tenant.id == row.id)
+                .values(tier=policy.tier.value, updated_at=text("now()"))
+            )
             _apply_role_limits(conn, row.role_name, policy.statement_timeout, policy.work_mem)
-            record_audit(conn, action="tenant.set_tier", target_type="tenant", target_id=slug,
-                         tenant_slug=slug, details={"from": old, "to": policy.tier.value})
+            record_audit(
+                conn,
+                action="tenant.set_tier",
+                target_type="tenant",
+                target_id=slug,
+                tenant_slug=slug,
+                details={"from": old, "to": policy.tier.value},
+            )
         return self.get(slug)
 
     def set_quotas(self, slug: str, overrides: dict[str, int | None]) -> TenantInfo:
@@ -106,10 +137,17 @@ class TenantService:
                 raise InvalidInputError(f"quota {key} must be a non-negative integer (received {value!r})")
         with self._engine.begin() as conn:
             row = self._load(conn, slug, for_update=True)
-            conn.execute(update(Tenant).where(Tenant.id == row.id).values(**overrides,
-                                                                           updated_at=text("now()")))
-            record_audit(conn, action="tenant.set_quotas", target_type="tenant", target_id=slug,
-                         tenant_slug=slug, details={"overrides": overrides})
+            conn.execute(
+                update(Tenant).where(Tenant.id == row.id).values(**overrides, updated_at=text("now()"))
+            )
+            record_audit(
+                conn,
+                action="tenant.set_quotas",
+                target_type="tenant",
+                target_id=slug,
+                tenant_slug=slug,
+                details={"overrides": overrides},
+            )
         return self.get(slug)
 
     def set_status(self, slug: str, status: str) -> TenantInfo:
@@ -117,11 +155,18 @@ class TenantService:
             raise InvalidInputError(f"status must be active or suspended (received {status!r})")
         with self._engine.begin() as conn:
             row = self._load(conn, slug, for_update=True)
-            conn.execute(update(Tenant).where(Tenant.id == row.id).values(status=status,
-                                                                           updated_at=text("now()")))
+            conn.execute(
+                update(Tenant).where(Tenant.id == row.id).values(status=status, updated_at=text("now()"))
+            )
             action = "tenant.suspend" if status == "suspended" else "tenant.reactivate"
-            record_audit(conn, action=action, target_type="tenant", target_id=slug, tenant_slug=slug,
-                         details={"from": row.status})
+            record_audit(
+                conn,
+                action=action,
+                target_type="tenant",
+                target_id=slug,
+                tenant_slug=slug,
+                details={"from": row.status},
+            )
         return self.get(slug)
 
     def allow_private_egress(self, slug: str, host_port: str, *, allow: bool = True) -> TenantInfo:
@@ -131,10 +176,19 @@ class TenantService:
             row = self._load(conn, slug, for_update=True)
             current = list(row.egress_private_allowlist or [])
             new = sorted(set(current) | {entry}) if allow else [e for e in current if e != entry]
-            conn.execute(update(Tenant).where(Tenant.id == row.id).values(egress_private_allowlist=new,
-                                                                           updated_at=text("now()")))
-            record_audit(conn, action="tenant.egress_private_" + ("allow" if allow else "revoke"),
-                         target_type="tenant", target_id=slug, tenant_slug=slug, details={"host_port": entry})
+            conn.execute(
+                update(Tenant)
+                .where(Tenant.id == row.id)
+                .values(egress_private_allowlist=new, updated_at=text("now()"))
+            )
+            record_audit(
+                conn,
+                action="tenant.egress_private_" + ("allow" if allow else "revoke"),
+                target_type="tenant",
+                target_id=slug,
+                tenant_slug=slug,
+                details={"host_port": entry},
+            )
         return self.get(slug)
 
     def delete(self, slug: str, *, purge: bool = False) -> None:
@@ -151,21 +205,37 @@ class TenantService:
         with self._engine.begin() as conn:
             row = self._load(conn, slug, for_update=True, include_deleted=True)
             if not purge:
-                conn.execute(update(Tenant).where(Tenant.id == row.id).values(status="deleted",
-                                                                               updated_at=text("now()")))
-                record_audit(conn, action="tenant.delete", target_type="tenant", target_id=slug,
-                             tenant_slug=slug, details={"purge": False})
+                conn.execute(
+                    update(Tenant)
+                    .where(Tenant.id == row.id)
+                    .values(status="deleted", updated_at=text("now()"))
+                )
+                record_audit(
+                    conn,
+                    action="tenant.delete",
+                    target_type="tenant",
+                    target_id=slug,
+                    tenant_slug=slug,
+                    details={"purge": False},
+                )
                 return
             conn.execute(text(f"DROP SCHEMA IF EXISTS {quote_ident(row.schema_name)} CASCADE"))
             conn.execute(text(f"DROP OWNED BY {quote_ident(row.role_name)} CASCADE"))
             conn.execute(text(f"DROP ROLE IF EXISTS {quote_ident(row.role_name)}"))
-            conn.execute(Tenant.__table__.delete().where(Tenant.id == row.id))
-            record_audit(conn, action="tenant.purge", target_type="tenant", target_id=slug, tenant_slug=slug,
-                         details={"schema": row.schema_name})
+            conn.execute(delete(Tenant).where(Tenant.id == row.id))
+            record_audit(
+                conn,
+                action="tenant.purge",
+                target_type="tenant",
+                target_id=slug,
+                tenant_slug=slug,
+                details={"schema": row.schema_name},
+            )
 
     # -- internals -----------------------------------------------------------------------------------
-    def _load(self, conn: Connection, slug: str, *, for_update: bool = False,
-              include_deleted: bool = False) -> Tenant:
+    def _load(
+        self, conn: Connection, slug: str, *, for_update: bool = False, include_deleted: bool = False
+    ) -> Tenant:
         validate_slug(slug)
         stmt = select(Tenant).where(Tenant.slug == slug)
         if for_update:
@@ -185,8 +255,9 @@ def _rows(conn: Connection, stmt: Any) -> list[Tenant]:
         return rows
 
 
-def _create_role_and_schema(conn: Connection, *, role: str, schema: str, policy_st: str,
-                            policy_wm: str) -> None:
+def _create_role_and_schema(
+    conn: Connection, *, role: str, schema: str, policy_st: str, policy_wm: str
+) -> None:
     r, s = quote_ident(role), quote_ident(schema)
     exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
     if exists:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from erp_platform._errors import InvalidInputError
 
 
-class Tier(str, Enum):
+class Tier(StrEnum):
     FREE = "free"
     STANDARD = "standard"
     ENTERPRISE = "enterprise"

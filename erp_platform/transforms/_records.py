@@ -12,12 +12,21 @@ from erp_platform.sandbox._protocol import FieldKind
 from erp_platform.transforms import _logical as lt
 from erp_platform.transforms._convert import Check, convert, verify_conversions
 
-_NATIVE: dict[str, tuple[type, ...]] = {lt.TEXT: (str,), lt.BIGINT: (int,), lt.DOUBLE: (int, float),
-                                        lt.BOOLEAN: (bool,)}
+_NATIVE: dict[str, tuple[type, ...]] = {
+    lt.TEXT: (str,),
+    lt.BIGINT: (int,),
+    lt.DOUBLE: (int, float),
+    lt.BOOLEAN: (bool,),
+}
 
 
-def frame_from_records(records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldKind | str], *,
-                       where: str = "records", raw: bool = False) -> pl.DataFrame:
+def frame_from_records(
+    records: Sequence[Mapping[str, Any]],
+    fields: Mapping[str, FieldKind | str],
+    *,
+    where: str = "records",
+    raw: bool = False,
+) -> pl.DataFrame:
     """A frame with one column per declared field, typed by :data:`FIELD_KIND_TYPES`.
 
     Values arrive normalised by the host (ISO dates and datetimes as text, decimals as text, nested
@@ -40,12 +49,20 @@ def frame_from_records(records: Sequence[Mapping[str, Any]], fields: Mapping[str
     return _checked_frame(records, fields, where=where)
 
 
-_FAST_RAW: dict[str, pl.DataType] = {lt.TEXT: pl.String(), lt.BIGINT: pl.Int64(), lt.DOUBLE: pl.Float64(),
-                                     lt.BOOLEAN: pl.Boolean(), lt.DATE: pl.String(), lt.TIMESTAMPTZ: pl.String()}
+_FAST_RAW: dict[str, pl.DataType] = {
+    lt.TEXT: pl.String(),
+    lt.BIGINT: pl.Int64(),
+    lt.DOUBLE: pl.Float64(),
+    lt.BOOLEAN: pl.Boolean(),
+    lt.DATE: pl.String(),
+    lt.TIMESTAMPTZ: pl.String(),
+}
 _DOTNET_DATE = r"^/Date\((-?\d+)(?:[+-]\d{4})?\)/$"
 
 
-def _fast_frame(records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldKind | str]) -> pl.DataFrame | None:
+def _fast_frame(
+    records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldKind | str]
+) -> pl.DataFrame | None:
     """Column-wise construction; None when any column needs the value-by-value path.
 
     Each column is built with ``strict=True`` (a float, string or nested value in an integer column is
@@ -98,8 +115,9 @@ def _parse_temporal(column: pl.Series, logical: str) -> pl.Series | None:
     return stamps
 
 
-def _checked_frame(records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldKind | str], *,
-                   where: str) -> pl.DataFrame:
+def _checked_frame(
+    records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldKind | str], *, where: str
+) -> pl.DataFrame:
     schema = lt.schema_from_fields(fields)
     columns: list[pl.Series] = []
     checks: list[Check] = []

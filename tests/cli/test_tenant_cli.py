@@ -23,12 +23,16 @@ def test_tenant_lifecycle_json(erp: ErpCli) -> None:
     shown = erp("tenant", "show", "cli_acme", "--json").json()
     assert shown["tier"] == "standard"
     assert shown["quotas"]["max_concurrent_workflows"] == 50
-    assert erp("tenant", "set-tier", "cli_acme", "enterprise", "--json").json()["quotas"][
-        "max_jobs_per_hour"
-    ] == 10000
-    assert erp("tenant", "set-quota", "cli_acme", "--max-jobs-per-hour", "42", "--json").json()["quotas"][
-        "max_jobs_per_hour"
-    ] == 42
+    assert (
+        erp("tenant", "set-tier", "cli_acme", "enterprise", "--json").json()["quotas"]["max_jobs_per_hour"]
+        == 10000
+    )
+    assert (
+        erp("tenant", "set-quota", "cli_acme", "--max-jobs-per-hour", "42", "--json").json()["quotas"][
+            "max_jobs_per_hour"
+        ]
+        == 42
+    )
     assert erp("tenant", "suspend", "cli_acme", "--json").json()["status"] == "suspended"
     assert erp("tenant", "reactivate", "cli_acme", "--json").json()["status"] == "active"
     refused = erp("tenant", "delete", "cli_acme", "--purge")
@@ -39,7 +43,9 @@ def test_tenant_lifecycle_json(erp: ErpCli) -> None:
     assert purged.code == 0, purged.stderr
     gone = erp("tenant", "show", "cli_acme")
     assert gone.code == 2
-    assert gone.stderr.strip() == "error: tenant 'cli_acme' does not exist; list tenants with `erp tenant list`"
+    assert (
+        gone.stderr.strip() == "error: tenant 'cli_acme' does not exist; list tenants with `erp tenant list`"
+    )
 
 
 def test_human_output_lists_tenants(erp: ErpCli) -> None:

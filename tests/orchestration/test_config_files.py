@@ -40,7 +40,9 @@ def test_workspace_entries_name_one_location_per_tenant(tmp_path: Path) -> None:
     assert [e["python_module"]["location_name"] for e in module] == ["tenant_alpha", "tenant_beta"]
     assert {e["python_module"]["attribute"] for e in module} == {"alpha", "beta"}
     grpc = yaml.safe_load(render_workspace(["alpha"], mode="grpc", run_dir=tmp_path))["load_from"]
-    assert grpc == [{"grpc_server": {"socket": str(tmp_path / "code-alpha.sock"), "location_name": "tenant_alpha"}}]
+    assert grpc == [
+        {"grpc_server": {"socket": str(tmp_path / "code-alpha.sock"), "location_name": "tenant_alpha"}}
+    ]
 
 
 def test_docker_compose_describes_the_deployment() -> None:

@@ -29,12 +29,13 @@ PAGE = 400  # 30 pages per extract
 CLEAN = "crash_clean"
 VICTIM = "crash_victim"
 
-WORKFLOW = """
+WORKFLOW = (
+    """
 id: crash_sync
 activities:
   - id: customers
     type: extract
-    config: {sdk: mock_erp, operation: odata_v4_list_customers, params: {tenant: acme}, page_size: %d}
+    config: {sdk: mock_erp, operation: odata_v4_list_customers, params: {tenant: acme}, page_size: PAGE_SIZE}
   - id: shaped
     type: transform
     config:
@@ -58,7 +59,8 @@ steps:
   - {activity: customers}
   - {activity: shaped, depends_on: [customers]}
   - {activity: load, depends_on: [shaped]}
-""" % PAGE
+"""
+).replace("PAGE_SIZE", str(PAGE))
 
 
 @pytest.fixture(scope="module")
@@ -83,13 +85,15 @@ def _worker_pid(stack: Stack, run_id: str) -> int:
         run = stack.instance.get_run_by_id(run_id)
         value = run.tags.get("erp/worker_pid") if run else None
         return int(value) if value else None
+
     return int(wait_until(pid, timeout=60, what=f"worker pid of run {run_id}"))
 
 
 def _pages_done(stack: Stack, root_run: str) -> int:
     with stack.platform.engine.connect() as conn:
-        value = conn.execute(text(
-            "SELECT pages_done FROM erp_control.extract_checkpoints WHERE root_run_id = :r"), {"r": root_run}
+        value = conn.execute(
+            text("SELECT pages_done FROM erp_control.extract_checkpoints WHERE root_run_id = :r"),
+            {"r": root_run},
         ).scalar()
     return int(value or 0)
 
@@ -97,11 +101,16 @@ def _pages_done(stack: Stack, root_run: str) -> int:
 def _loading(stack: Stack, slug: str) -> bool:
     role = stack.platform.tenants.get(slug).role_name
     with stack.platform.engine.connect() as conn:
-        busy = conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() "
-            "AND (query ILIKE 'COPY%' OR query ILIKE 'INSERT INTO%') AND query ILIKE :t"),
-            {"t": f"%{'customers'}%"}).scalar_one()
-        set_role = conn.execute(text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar_one()
+        busy = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() "
+                "AND (query ILIKE 'COPY%' OR query ILIKE 'INSERT INTO%') AND query ILIKE :t"
+            ),
+            {"t": f"%{'customers'}%"},
+        ).scalar_one()
+        set_role = conn.execute(
+            text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}
+        ).scalar_one()
     return bool(busy and set_role)
 
 
@@ -133,11 +142,18 @@ def test_kill_at_random_points_then_resume_equals_clean_run(big_erp: tuple[Stack
     resumed_requests: list[int] = []
     for pages in extract_points:
         run_id = stack.launch(VICTIM, "crash_sync")
-        new_run = _kill_and_resume(stack, run_id, lambda p=pages, r=run_id: _pages_done(stack, r) >= p,
-                                   f"extract page {pages} (seed {SEED})")
+        new_run = _kill_and_resume(
+            stack,
+            run_id,
+            lambda p=pages, r=run_id: _pages_done(stack, r) >= p,
+            f"extract page {pages} (seed {SEED})",
+        )
         with stack.platform.engine.connect() as conn:
-            resumed_requests.append(conn.execute(text(
-                "SELECT count(*) FROM erp_control.sdk_requests WHERE run_id = :r"), {"r": new_run}).scalar_one())
+            resumed_requests.append(
+                conn.execute(
+                    text("SELECT count(*) FROM erp_control.sdk_requests WHERE run_id = :r"), {"r": new_run}
+                ).scalar_one()
+            )
         victim = _comparable(stack.table(VICTIM, "customers", "customer_id"))
         assert victim == clean, f"table differs after kill at extract page {pages} (seed {SEED})"
     for delay in load_delays:

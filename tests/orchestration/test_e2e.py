@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 
 from erp_platform.demo import DemoTenant, workflow_text
-from erp_platform.mock_erp import expected_records
 from tests.support.stack import Stack
 
 TENANT = "e2e_acme"
@@ -17,7 +16,9 @@ TENANT = "e2e_acme"
 @pytest.fixture(scope="module")
 def synced(stack: Stack) -> Stack:
     stack.onboard(TENANT, "standard", erp_code="acme", token="tok-acme")
-    record = stack.apply_workflow(TENANT, workflow_text(DemoTenant(TENANT, "standard", "E2E", "acme", "tok-acme")))
+    record = stack.apply_workflow(
+        TENANT, workflow_text(DemoTenant(TENANT, "standard", "E2E", "acme", "tok-acme"))
+    )
     assert record.status == "ACTIVE"
     run_id, status = stack.run(TENANT, "sales_sync")
     assert status == "SUCCESS", run_id
@@ -89,16 +90,22 @@ def test_incremental_run_picks_up_new_and_changed_orders(synced: Stack) -> None:
     for order_id in (1, 2, 3):
         assert rows[order_id]["status"] == expected[order_id]["status"]
         assert rows[order_id]["total_amount"] == Decimal(str(expected[order_id]["total_amount"])).quantize(
-            Decimal("0.01"))
+            Decimal("0.01")
+        )
 
 
 def test_extract_checkpoint_and_cursor_recorded(synced: Stack) -> None:
     from sqlalchemy import text
 
     with synced.platform.engine.connect() as conn:
-        cursor = conn.execute(text(
-            "SELECT c.cursor_value FROM erp_control.sync_cursors c JOIN erp_control.tenants t ON t.id = c.tenant_id "
-            "WHERE t.slug = :s AND c.activity_id = 'orders'"), {"s": TENANT}).scalar_one()
+        cursor = conn.execute(
+            text(
+                "SELECT c.cursor_value FROM erp_control.sync_cursors c "
+                "JOIN erp_control.tenants t ON t.id = c.tenant_id "
+                "WHERE t.slug = :s AND c.activity_id = 'orders'"
+            ),
+            {"s": TENANT},
+        ).scalar_one()
     newest = max(o["updated_at"] for o in _expected(synced, "sales_orders"))
     assert cursor[:19] == newest[:19]
 
@@ -115,8 +122,9 @@ def test_outputs_stored_per_attempt_in_the_tenant_prefix(synced: Stack) -> None:
 def _graphql(stack: Stack, query: str, variables: dict | None = None) -> dict:
     import httpx
 
-    response = httpx.post(f"{stack.dev.url}/graphql", json={"query": query, "variables": variables or {}},
-                          timeout=60)
+    response = httpx.post(
+        f"{stack.dev.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60
+    )
     response.raise_for_status()
     body = response.json()
     assert "errors" not in body, body
@@ -124,27 +132,36 @@ def _graphql(stack: Stack, query: str, variables: dict | None = None) -> dict:
 
 
 def test_ui_lists_tenant_code_locations_and_the_asset_graph(synced: Stack) -> None:
-    locations = _graphql(synced, "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }")
+    locations = _graphql(
+        synced, "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+    )
     entries = {e["name"]: e["loadStatus"] for e in locations["workspaceOrError"]["locationEntries"]}
     assert entries[f"tenant_{TENANT}"] == "LOADED"
-    assets = _graphql(synced, """
+    assets = _graphql(
+        synced,
+        """
         query($loc: String!) {
           repositoryOrError(repositorySelector: {repositoryLocationName: $loc, repositoryName: "__repository__"}) {
             ... on Repository { assetNodes { assetKey { path } dependencyKeys { path } groupName kinds
                                              assetChecksOrError { ... on AssetChecks { checks { name } } } }
                                 jobs { name } schedules { name } sensors { name } }
           }
-        }""", {"loc": f"tenant_{TENANT}"})["repositoryOrError"]
+        }""",
+        {"loc": f"tenant_{TENANT}"},
+    )["repositoryOrError"]
     nodes = {"/".join(n["assetKey"]["path"]): n for n in assets["assetNodes"]}
     prefix = f"{TENANT}/sales_sync/"
-    assert set(nodes) == {prefix + a for a in ("customers", "orders", "orders_enriched", "load_customers",
-                                               "load_orders")}
+    assert set(nodes) == {
+        prefix + a for a in ("customers", "orders", "orders_enriched", "load_customers", "load_orders")
+    }
     deps = {k: sorted("/".join(d["path"]) for d in n["dependencyKeys"]) for k, n in nodes.items()}
     assert deps[prefix + "orders_enriched"] == [prefix + "customers", prefix + "orders"]
     assert deps[prefix + "load_orders"] == [prefix + "orders_enriched"]
     assert nodes[prefix + "customers"]["kinds"] == ["wasm"]
     assert {c["name"] for c in nodes[prefix + "load_orders"]["assetChecksOrError"]["checks"]} == {
-        "row_count", "business_key"}
+        "row_count",
+        "business_key",
+    }
     assert "sales_sync" in [j["name"] for j in assets["jobs"]]
     assert assets["schedules"][0]["name"] == "sales_sync__schedule_0"
     assert assets["sensors"][0]["name"] == "sales_sync__erp_change_1"
@@ -158,21 +175,41 @@ def test_ui_renders_the_asset_graph_in_headless_chromium(synced: Stack) -> None:
     from pathlib import Path
 
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser, "Debian's chromium is needed for this test: `make test` installs it (apt-get install chromium)"
+    assert browser, (
+        "Debian's chromium is needed for this test: `make test` installs it (apt-get install chromium)"
+    )
     url = f"{synced.dev.url}/locations/tenant_{TENANT}/asset-groups/sales_sync"
     out_dir = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
     out_dir.mkdir(parents=True, exist_ok=True)
     shot = out_dir / "tenant_asset_graph.png"
     shot.unlink(missing_ok=True)
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--window-size=1600,1000", "--virtual-time-budget=20000"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1600,1000",
+        "--virtual-time-budget=20000",
+    ]
     with tempfile.TemporaryDirectory() as profile:
-        dom = subprocess.run([browser, *flags, f"--user-data-dir={profile}", "--dump-dom", url],
-                             capture_output=True, text=True, timeout=120, check=True).stdout
+        dom = subprocess.run(
+            [browser, *flags, f"--user-data-dir={profile}", "--dump-dom", url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([browser, *flags, f"--user-data-dir={profile}", f"--screenshot={shot}", url],
-                       capture_output=True, timeout=120, check=True)
+        subprocess.run(
+            [browser, *flags, f"--user-data-dir={profile}", f"--screenshot={shot}", url],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
     for name in ("customers", "orders_enriched", "load_orders"):
         assert name in dom
     data = shot.read_bytes()

@@ -51,18 +51,33 @@ def test_editing_an_active_definition_fails_the_next_step_with_the_hash_error(te
     stack = tenants_ab
     engine = stack.platform.engine
     with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE erp_control.workflow_definitions DISABLE TRIGGER workflow_definitions_immutable"))
+        conn.execute(
+            text(
+                "ALTER TABLE erp_control.workflow_definitions DISABLE TRIGGER workflow_definitions_immutable"
+            )
+        )
         try:
-            row = conn.execute(text(
-                "SELECT w.id, w.definition FROM erp_control.workflow_definitions w JOIN erp_control.tenants t "
-                "ON t.id = w.tenant_id WHERE t.slug = 'iso_a' AND w.workflow_id = 'small_sync' AND w.status = 'ACTIVE'"
-            )).one()
+            row = conn.execute(
+                text(
+                    "SELECT w.id, w.definition FROM erp_control.workflow_definitions w JOIN erp_control.tenants t "
+                    "ON t.id = w.tenant_id WHERE t.slug = 'iso_a' AND w.workflow_id = 'small_sync' "
+                    "AND w.status = 'ACTIVE'"
+                )
+            ).one()
             tampered = dict(row.definition)
             tampered["activities"][0]["config"]["page_size"] = 7
-            conn.execute(text("UPDATE erp_control.workflow_definitions SET definition = CAST(:d AS jsonb) WHERE id = :i"),
-                         {"d": json.dumps(tampered), "i": row.id})
+            conn.execute(
+                text(
+                    "UPDATE erp_control.workflow_definitions SET definition = CAST(:d AS jsonb) WHERE id = :i"
+                ),
+                {"d": json.dumps(tampered), "i": row.id},
+            )
         finally:
-            conn.execute(text("ALTER TABLE erp_control.workflow_definitions ENABLE TRIGGER workflow_definitions_immutable"))
+            conn.execute(
+                text(
+                    "ALTER TABLE erp_control.workflow_definitions ENABLE TRIGGER workflow_definitions_immutable"
+                )
+            )
     try:
         run_id = stack.launch("iso_a", "small_sync")
         status = wait_for_run(stack.instance, run_id, timeout=300)
@@ -75,10 +90,22 @@ def test_editing_an_active_definition_fails_the_next_step_with_the_hash_error(te
         assert other == "SUCCESS"
     finally:
         with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE erp_control.workflow_definitions DISABLE TRIGGER workflow_definitions_immutable"))
-            conn.execute(text("UPDATE erp_control.workflow_definitions SET definition = CAST(:d AS jsonb) WHERE id = :i"),
-                         {"d": json.dumps(dict(row.definition)), "i": row.id})
-            conn.execute(text("ALTER TABLE erp_control.workflow_definitions ENABLE TRIGGER workflow_definitions_immutable"))
+            conn.execute(
+                text(
+                    "ALTER TABLE erp_control.workflow_definitions DISABLE TRIGGER workflow_definitions_immutable"
+                )
+            )
+            conn.execute(
+                text(
+                    "UPDATE erp_control.workflow_definitions SET definition = CAST(:d AS jsonb) WHERE id = :i"
+                ),
+                {"d": json.dumps(dict(row.definition)), "i": row.id},
+            )
+            conn.execute(
+                text(
+                    "ALTER TABLE erp_control.workflow_definitions ENABLE TRIGGER workflow_definitions_immutable"
+                )
+            )
 
 
 def test_a_workflow_cannot_reference_another_tenants_sdk(tenants_ab: Stack) -> None:
@@ -94,14 +121,19 @@ def test_a_workflow_cannot_reference_another_tenants_sdk(tenants_ab: Stack) -> N
 
 
 def test_a_tenant_cannot_read_another_tenants_outputs(tenants_ab: Stack) -> None:
-    keys = [k.path for k in tenants_ab.platform.objects.list(
-        __import__("erp_platform.objectstore", fromlist=["tenant_prefix"]).tenant_prefix("iso_b"))]
+    keys = [
+        k.path
+        for k in tenants_ab.platform.objects.list(
+            __import__("erp_platform.objectstore", fromlist=["tenant_prefix"]).tenant_prefix("iso_b")
+        )
+    ]
     b_output = next(k for k in keys if "/attempt-" in k)
     with pytest.raises(TenantIsolationError, match="outside tenant 'iso_a'"):
         key_for_path("iso_a", b_output)
     manager = ErpIOManager(tenant="iso_a")
-    context = dg.build_input_context(asset_key=dg.AssetKey(["iso_b", "small_sync", "customers"]),
-                                     instance=tenants_ab.instance)
+    context = dg.build_input_context(
+        asset_key=dg.AssetKey(["iso_b", "small_sync", "customers"]), instance=tenants_ab.instance
+    )
     with pytest.raises(TenantIsolationError, match="belongs to another tenant"):
         manager.load_input(context)
 
@@ -112,9 +144,14 @@ def test_a_tenants_load_writes_only_its_own_schema(tenants_ab: Stack) -> None:
     assert a_rows and b_rows
     assert {r["name"] for r in a_rows}.isdisjoint({r["name"] for r in b_rows}) or a_rows != b_rows
     with tenants_ab.platform.engine.connect() as conn:
-        owners = dict(conn.execute(text(
-            "SELECT schemaname, tableowner FROM pg_tables WHERE tablename = 'customers' "
-            "AND schemaname IN ('tenant_iso_a', 'tenant_iso_b')")).all())
+        owners = dict(
+            conn.execute(
+                text(
+                    "SELECT schemaname, tableowner FROM pg_tables WHERE tablename = 'customers' "
+                    "AND schemaname IN ('tenant_iso_a', 'tenant_iso_b')"
+                )
+            ).all()
+        )
     assert owners["tenant_iso_a"] == tenants_ab.platform.tenants.get("iso_a").role_name
     assert owners["tenant_iso_b"] == tenants_ab.platform.tenants.get("iso_b").role_name
 
@@ -130,8 +167,9 @@ INJECTIONS = [
 
 
 @pytest.mark.parametrize(("where", "name"), INJECTIONS)
-def test_sql_injection_through_mapping_names_is_refused_at_apply(tenants_ab: Stack, where: str,
-                                                                   name: str) -> None:
+def test_sql_injection_through_mapping_names_is_refused_at_apply(
+    tenants_ab: Stack, where: str, name: str
+) -> None:
     from erp_platform.workflows import InvalidDefinitionError, WorkflowRegistry, registry_catalog_factory
 
     doc = SMALL.replace("small_sync", "evil_sync")
@@ -143,7 +181,9 @@ def test_sql_injection_through_mapping_names_is_refused_at_apply(tenants_ab: Sta
     registry = WorkflowRegistry(engine, registry_catalog_factory(engine))
     with pytest.raises((InvalidDefinitionError, InvalidInputError)) as info:
         registry.apply("iso_a", doc, "evil.yaml")
-    path = "activities[1].config.table" if where == "table" else "activities[1].config.mapping.columns[1].target"
+    path = (
+        "activities[1].config.table" if where == "table" else "activities[1].config.mapping.columns[1].target"
+    )
     assert path in str(info.value)
     assert registry.list("iso_a", "evil_sync") == []
     assert tenants_ab.table("iso_b", "customers", "customer_id")
@@ -152,8 +192,9 @@ def test_sql_injection_through_mapping_names_is_refused_at_apply(tenants_ab: Sta
 def test_frames_are_polars(tenants_ab: Stack) -> None:
     """The IO manager hands transforms and loads polars LazyFrames read from the tenant's own objects."""
     manager = ErpIOManager(tenant="iso_a")
-    context = dg.build_input_context(asset_key=dg.AssetKey(["iso_a", "small_sync", "customers"]),
-                                     instance=tenants_ab.instance)
+    context = dg.build_input_context(
+        asset_key=dg.AssetKey(["iso_a", "small_sync", "customers"]), instance=tenants_ab.instance
+    )
     frame = manager.load_input(context)
     assert isinstance(frame, pl.LazyFrame)
     assert frame.collect().height == len(tenants_ab.table("iso_a", "customers", "customer_id"))

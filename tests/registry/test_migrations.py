@@ -42,11 +42,16 @@ def test_migrate_is_idempotent(engine: Engine) -> None:
 )
 def test_audit_log_is_append_only_in_the_database(engine: Engine, sql: str) -> None:
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO erp_control.audit_log (actor, action, target_type, details) "
-            "VALUES ('test', 'probe', 'test', '{}')"
-        ))
-    with pytest.raises(DBAPIError, match="erp_control.audit_log is append-only"), engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO erp_control.audit_log (actor, action, target_type, details) "
+                "VALUES ('test', 'probe', 'test', '{}')"
+            )
+        )
+    with pytest.raises(DBAPIError, match=r"erp_control\.audit_log is append-only"), engine.begin() as conn:
         conn.execute(text(sql))
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM erp_control.audit_log WHERE action = 'probe'")).scalar() >= 1
+        assert (
+            conn.execute(text("SELECT count(*) FROM erp_control.audit_log WHERE action = 'probe'")).scalar()
+            >= 1
+        )

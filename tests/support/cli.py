@@ -31,7 +31,9 @@ class ErpCli:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ERP_")}
-        env.update({"ERP_DATABASE_URL": self.database_url, "ERP_HOME": str(self.home), "ERP_ACTOR": "test:cli"})
+        env.update(
+            {"ERP_DATABASE_URL": self.database_url, "ERP_HOME": str(self.home), "ERP_ACTOR": "test:cli"}
+        )
         env.update(dict(self.extra_env))
         return env
 

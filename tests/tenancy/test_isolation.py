@@ -31,7 +31,10 @@ ATTACKS = [
     ("read erp_control", "SELECT * FROM erp_control.tenants"),
     ("read credentials metadata", "SELECT * FROM erp_control.tenant_credentials"),
     ("read ciphertext", "SELECT * FROM erp_control.local_secrets"),
-    ("write audit log", "INSERT INTO erp_control.audit_log (actor, action, target_type) VALUES ('a','b','c')"),
+    (
+        "write audit log",
+        "INSERT INTO erp_control.audit_log (actor, action, target_type) VALUES ('a','b','c')",
+    ),
     ("create in erp_control", "CREATE TABLE erp_control.evil (x int)"),
     ("read public table", "SELECT * FROM public.iso_probe"),
     ("create in public", "CREATE TABLE public.evil (x int)"),
@@ -81,7 +84,8 @@ def test_a_cannot_see_bs_rows_through_its_own_name_resolution(
 ) -> None:
     """An unqualified name resolves inside A's schema only; B's table of the same name is invisible."""
     a, _ = pair
-    with pytest.raises(DBAPIError, match='relation "customers" does not exist'), tenant_transaction(
-        engine, a
-    ) as conn:
+    with (
+        pytest.raises(DBAPIError, match='relation "customers" does not exist'),
+        tenant_transaction(engine, a) as conn,
+    ):
         conn.execute(text("SELECT * FROM customers"))

@@ -86,9 +86,7 @@ def test_onboarding_is_atomic(engine: Engine, tenants: TenantService) -> None:
         with engine.connect() as conn:
             roles = conn.execute(text("SELECT count(*) FROM pg_roles WHERE rolname LIKE '%_t_onb_atomic'"))
             assert roles.scalar_one() == 0
-            audit = conn.execute(
-                select(AuditEntry.id).where(AuditEntry.tenant_slug == "onb_atomic")
-            ).all()
+            audit = conn.execute(select(AuditEntry.id).where(AuditEntry.tenant_slug == "onb_atomic")).all()
             assert audit == []
         with pytest.raises(NotFoundError):
             tenants.get("onb_atomic")
@@ -109,13 +107,26 @@ def test_suspend_reactivate_delete_purge(engine: Engine, tenants: TenantService)
     tenants.delete("onb_life", purge=True)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT to_regnamespace('tenant_onb_life')")).scalar() is None
-        assert conn.execute(
-            text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": info.role_name}
-        ).scalar_one() == 0
-        actions = conn.execute(
-            select(AuditEntry.action).where(AuditEntry.tenant_slug == "onb_life").order_by(AuditEntry.id)
-        ).scalars().all()
-    assert actions == ["tenant.create", "tenant.suspend", "tenant.reactivate", "tenant.delete", "tenant.purge"]
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": info.role_name}
+            ).scalar_one()
+            == 0
+        )
+        actions = (
+            conn.execute(
+                select(AuditEntry.action).where(AuditEntry.tenant_slug == "onb_life").order_by(AuditEntry.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert actions == [
+        "tenant.create",
+        "tenant.suspend",
+        "tenant.reactivate",
+        "tenant.delete",
+        "tenant.purge",
+    ]
     assert tenants.create("onb_life", "free").slug == "onb_life"
 
 
@@ -128,7 +139,13 @@ def test_private_egress_allowlist_is_explicit_and_audited(engine: Engine, tenant
     with pytest.raises(InvalidInputError, match="is not HOST:PORT"):
         tenants.allow_private_egress("onb_egress", "127.0.0.1")
     with engine.connect() as conn:
-        actions = conn.execute(
-            select(AuditEntry.action).where(AuditEntry.tenant_slug == "onb_egress").order_by(AuditEntry.id)
-        ).scalars().all()
+        actions = (
+            conn.execute(
+                select(AuditEntry.action)
+                .where(AuditEntry.tenant_slug == "onb_egress")
+                .order_by(AuditEntry.id)
+            )
+            .scalars()
+            .all()
+        )
     assert actions[-2:] == ["tenant.egress_private_allow", "tenant.egress_private_revoke"]

@@ -32,8 +32,9 @@ def erp() -> tuple[MockErpServer, object]:
 
 
 @pytest.mark.parametrize(("operation", "path", "record_path"), PAGES, ids=[p[0] for p in PAGES])
-def test_fast_path_equals_checked_path(erp: tuple[MockErpServer, object], operation: str, path: str,
-                                       record_path: tuple[str, ...]) -> None:
+def test_fast_path_equals_checked_path(
+    erp: tuple[MockErpServer, object], operation: str, path: str, record_path: tuple[str, ...]
+) -> None:
     server, spec = erp
     body = httpx.get(server.base_url + path, headers=AUTH).json()
     for key in record_path:
@@ -48,8 +49,9 @@ def test_fast_path_equals_checked_path(erp: tuple[MockErpServer, object], operat
 
 def test_offsets_and_z_are_normalised_to_utc() -> None:
     fields = {"at": FieldKind.DATETIME}
-    fast = frame_from_records([{"at": "2024-03-01T10:00:00+02:00"}, {"at": "2024-03-01T08:30:00+00:00"}], fields,
-                              raw=True)
+    fast = frame_from_records(
+        [{"at": "2024-03-01T10:00:00+02:00"}, {"at": "2024-03-01T08:30:00+00:00"}], fields, raw=True
+    )
     assert fast.get_column("at").dt.hour().to_list() == [8, 8]
     assert str(fast.schema["at"]) == "Datetime(time_unit='us', time_zone='UTC')"
 
