@@ -50,7 +50,13 @@ def erp(pg_url: str, erp_home: Path, engine: Engine) -> ErpCli:
 
 
 @pytest.fixture(scope="session")
-def stack(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The running platform (mock ERP, fork server, tenant code servers, daemon, webserver), once per session."""
-    with running_stack(pg_url, tmp_path_factory.mktemp("stack_home"), rows=300, webserver=True) as running:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The running platform (mock ERP, fork server, tenant code servers, daemon, webserver), once per session.
+
+    It has its own database, so its code servers are exactly the tenants the end-to-end tests create (the
+    unit tests' tenants in the session database would each get a code server otherwise).
+    """
+    with fresh_database("erp_stack") as url, running_stack(
+        url, tmp_path_factory.mktemp("stack_home"), rows=300, webserver=True
+    ) as running:
         yield running

@@ -113,7 +113,17 @@ class DevStack:
         self.stop()
 
     def start(self, *, timeout: float = 120.0) -> None:
-        """Start everything and wait until the fork server, code servers and webserver answer."""
+        """Start everything and wait until the fork server, code servers and webserver answer.
+
+        If any part fails to start, what was already started is stopped before the error is raised.
+        """
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.run_dir, 0o700)

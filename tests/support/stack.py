@@ -102,13 +102,10 @@ def running_stack(pg_url: str, home: Path, *, rows: int = 300, webserver: bool =
     with Platform(settings) as plat, MockErpServer(MockErpConfig(rows=rows, seed=7)) as mock:
         migrate(plat.engine)
         spec = httpx.get(f"{mock.base_url}/openapi.json", timeout=30).content
-        dev = DevStack(plat, port=port or free_port(), webserver=webserver, metrics_port=-1)
-        dev.start()
-        try:
-            with open_instance(plat, dev.dagster_env) as instance:
-                yield Stack(plat, mock, spec, dev, instance)
-        finally:
-            dev.stop()
+        with DevStack(plat, port=port or free_port(), webserver=webserver, metrics_port=-1) as dev, open_instance(
+            plat, dev.dagster_env
+        ) as instance:
+            yield Stack(plat, mock, spec, dev, instance)
 
 
 def wait_until(predicate: Any, *, timeout: float = 60, interval: float = 0.2, what: str = "condition") -> Any:
