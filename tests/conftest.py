@@ -13,7 +13,6 @@ from erp_platform.registry import migrate
 from erp_platform.tenancy import TenantService
 from tests.support.cli import ErpCli
 from tests.support.database import fresh_database
-from tests.support.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -47,16 +46,3 @@ def erp_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def erp(pg_url: str, erp_home: Path, engine: Engine) -> ErpCli:
     """The real ``erp`` command, run in a subprocess against the session database."""
     return ErpCli(database_url=pg_url, home=erp_home)
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The running platform (mock ERP, fork server, tenant code servers, daemon, webserver), once per session.
-
-    It has its own database, so its code servers are exactly the tenants the end-to-end tests create (the
-    unit tests' tenants in the session database would each get a code server otherwise).
-    """
-    with fresh_database("erp_stack") as url, running_stack(
-        url, tmp_path_factory.mktemp("stack_home"), rows=300, webserver=True
-    ) as running:
-        yield running

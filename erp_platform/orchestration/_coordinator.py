@@ -19,8 +19,15 @@ from dagster._core.run_coordinator.queued_run_coordinator import QueuedRunCoordi
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._serdes import ConfigurableClassData
 
+from sqlalchemy import Engine
+
+from erp_platform.db import make_engine
+
 if TYPE_CHECKING:
     from erp_platform.queue import AdmissionControl
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
 class ErpRunCoordinator(QueuedRunCoordinator):
@@ -35,7 +42,6 @@ class ErpRunCoordinator(QueuedRunCoordinator):
 
     def admission_control(self) -> AdmissionControl:
         """The admission rules, with the queue settings read now from ``ERP_QUEUE_*``."""
-        from erp_platform.orchestration._process import process_platform
         from erp_platform.queue import AdmissionControl, load_queue_settings
 
         with self._keys_lock:
@@ -43,14 +49,26 @@ class ErpRunCoordinator(QueuedRunCoordinator):
                 limits = self._instance.get_concurrency_config().run_queue_config
                 keys = {str(limit["key"]) for limit in (limits.tag_concurrency_limits if limits else [])}
                 self._configured_keys = frozenset(keys)
-        return AdmissionControl(process_platform().engine, load_queue_settings(),
-                                configured_tag_keys=self._configured_keys)
+        return AdmissionControl(self.engine(), load_queue_settings(), configured_tag_keys=self._configured_keys)
+
+    def engine(self) -> Engine:
+        """The platform database: the one this Dagster instance stores its runs in (same database by design),
+        so admission reads the registry the instance belongs to, whichever process submits the run."""
+        url = getattr(self._instance.run_storage, "postgres_url", None)
+        if not url:
+            from erp_platform.orchestration._process import process_platform
+
+            return process_platform().engine
+        with _ENGINES_LOCK:
+            engine = _ENGINES.get(url)
+            if engine is None:
+                engine = _ENGINES[url] = make_engine(url, application_name="erp-coordinator", pool_size=2)
+            return engine
 
     def submit_run(self, context: SubmitRunContext) -> DagsterRun:
         run = context.dagster_run
         if run.status != DagsterRunStatus.NOT_STARTED:
             return super().submit_run(context)
-        from erp_platform.orchestration._process import process_platform
         from erp_platform.queue import (
             REFUSED_TAG,
             TENANT_TAG,
@@ -62,7 +80,7 @@ class ErpRunCoordinator(QueuedRunCoordinator):
 
         control = self.admission_control()
         try:
-            with control.admit(run_request(run), SqlRunCounter(process_platform().engine)) as admission:
+            with control.admit(run_request(run), SqlRunCounter(self.engine())) as admission:
                 changed = {k: v for k, v in admission.tags.items() if run.tags.get(k) != v}
                 if changed:
                     self._instance.add_run_tags(run.run_id, changed)

@@ -92,12 +92,21 @@ class Stack:
 def running_stack(pg_url: str, home: Path, *, rows: int = 300, webserver: bool = False,
                   port: int | None = None) -> Iterator[Stack]:
     """Start the mock ERP and the local Dagster stack on ``pg_url`` / ``home``; stop everything after."""
+    saved = dict(os.environ)  # Dagster reads its instance settings from the environment: restore it after
+    os.environ["ERP_HOME"] = str(home)
+    os.environ["ERP_DATABASE_URL"] = pg_url
+    try:
+        yield from _stack(pg_url, home, rows=rows, webserver=webserver, port=port)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _stack(pg_url: str, home: Path, *, rows: int, webserver: bool, port: int | None) -> Iterator[Stack]:
     from erp_platform.orchestration._supervisor import DevStack
     from erp_platform.queue import open_instance
     from erp_platform.registry import migrate
 
-    os.environ["ERP_HOME"] = str(home)
-    os.environ["ERP_DATABASE_URL"] = pg_url
     settings = load_settings(home=home, database_url=pg_url)
     with Platform(settings) as plat, MockErpServer(MockErpConfig(rows=rows, seed=7)) as mock:
         migrate(plat.engine)
