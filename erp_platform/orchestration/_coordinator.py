@@ -18,7 +18,6 @@ from dagster._core.run_coordinator import SubmitRunContext
 from dagster._core.run_coordinator.queued_run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._serdes import ConfigurableClassData
-
 from sqlalchemy import Engine
 
 from erp_platform.db import make_engine

@@ -98,26 +98,25 @@ def _pages_done(stack: Stack, root_run: str) -> int:
     return int(value or 0)
 
 
-def _loading(stack: Stack, slug: str) -> bool:
-    role = stack.platform.tenants.get(slug).role_name
-    with stack.platform.engine.connect() as conn:
-        busy = conn.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() "
-                "AND (query ILIKE 'COPY%' OR query ILIKE 'INSERT INTO%') AND query ILIKE :t"
-            ),
-            {"t": f"%{'customers'}%"},
-        ).scalar_one()
-        set_role = conn.execute(
-            text("SELECT count(*) FROM pg_roles WHERE rolname = :r"), {"r": role}
-        ).scalar_one()
-    return bool(busy and set_role)
+def _in_load_step(stack: Stack, run_id: str) -> bool:
+    """The run's load step has started (Dagster's event log)."""
+    from dagster import DagsterEventType
+
+    records = stack.instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)
+    return any((r.dagster_event.step_key or "").endswith("__load") for r in records if r.dagster_event)
 
 
 def _kill(stack: Stack, run_id: str, trigger: Any, what: str) -> str:
-    """SIGKILL the run's worker once ``trigger`` fires; returns how the run ended (FAILURE when it hit)."""
+    """SIGKILL the run's worker once ``trigger`` fires; returns how the run ended (FAILURE when the kill
+    hit it), or ``MISSED <status>`` when the run finished before the trigger fired."""
     pid = _worker_pid(stack, run_id)
-    wait_until(trigger, timeout=120, interval=0.02, what=what)
+    deadline = time.monotonic() + 120
+    while not trigger():
+        run = stack.instance.get_run_by_id(run_id)
+        if run is not None and run.is_finished:
+            return f"MISSED {run.status.value}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
     os.kill(pid, signal.SIGKILL)
     return wait_for_run(stack.instance, run_id, timeout=120).value
 
@@ -165,8 +164,8 @@ def test_kill_at_random_points_then_resume_equals_clean_run(big_erp: tuple[Stack
             run_id = stack.launch(VICTIM, "crash_sync")
             wait = delay / (2**attempt)
 
-            def in_load(d: float = wait) -> bool:
-                if not _loading(stack, VICTIM):
+            def in_load(d: float = wait, r: str = run_id) -> bool:
+                if not _in_load_step(stack, r):
                     return False
                 time.sleep(d)
                 return True
