@@ -10,6 +10,7 @@ Settings: BENCH_FLOOD (default 200), BENCH_BURSTS (default 3).
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import threading
@@ -49,6 +50,7 @@ def bursts(stack: QueueStack) -> list[float]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     with fresh_database("erp_bench") as url:
         engine = make_engine(url)
         migrate(engine)

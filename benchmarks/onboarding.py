@@ -7,6 +7,7 @@ under 0.25 s per tenant. Runs against a throwaway database on the local server (
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -24,6 +25,7 @@ TENANTS = int(os.environ.get("BENCH_TENANTS", "200"))
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     with fresh_database("erp_bench") as url:
         engine = make_engine(url)
         migrate(engine)

@@ -11,6 +11,7 @@ Runs against a throwaway database. Settings: BENCH_SEQUENTIAL (default 30), BENC
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import time
@@ -45,6 +46,7 @@ def phases(stack: QueueStack, run_id: str) -> dict[DagsterEventType, float]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     with fresh_database("erp_bench") as url:
         engine = make_engine(url)
         migrate(engine)

@@ -18,6 +18,7 @@ Settings: BENCH_SIZES (default "10,50,100"), BENCH_PORT (default 3210).
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -206,6 +207,7 @@ def _until(probe: object, timeout: float = 120.0) -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     rows = [measure(size, PORT + i) for i, size in enumerate(SIZES)]
     frozen = forked_code_servers(freeze=True)
     uss, pss = default_code_server()
