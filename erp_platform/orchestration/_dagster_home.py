@@ -7,7 +7,6 @@ coordinator and the run launcher always match the platform's policies. The repos
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from erp_platform._files import write_text_if_changed
 from erp_platform.config import Settings
 
 PG_URL_ENV = "ERP_DAGSTER_PG_URL"
@@ -126,10 +126,7 @@ def prepare_dagster_home(
     (settings.resolved_home / "run").mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
     text = dagster_yaml_text(policy)
-    if not target.exists() or target.read_text() != text:
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, target)
+    write_text_if_changed(target, text)
     return {
         "DAGSTER_HOME": str(home),
         PG_URL_ENV: dagster_pg_url(database_url),

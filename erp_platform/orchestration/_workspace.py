@@ -8,7 +8,6 @@ server and shared by the webserver and the daemon: what ``erp dev`` uses; see AR
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -16,6 +15,7 @@ from typing import Literal
 import yaml
 from sqlalchemy import Engine, text
 
+from erp_platform._files import write_text_if_changed
 from erp_platform.orchestration._code_server import CODE_LOCATIONS_MODULE
 
 WorkspaceMode = Literal["module", "grpc"]
@@ -97,10 +97,4 @@ def render_workspace(slugs: list[str], *, mode: WorkspaceMode, run_dir: Path | N
 
 def write_workspace(path: Path, content: str) -> bool:
     """Write atomically; return True when the content changed."""
-    if path.exists() and path.read_text() == content:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(content)
-    os.replace(tmp, path)
-    return True
+    return write_text_if_changed(path, content)

@@ -14,9 +14,7 @@ import functools
 import hashlib
 import importlib.metadata
 import math
-import os
 import re
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from wasmtime import Config, Engine, ExitTrap, Store, WasiConfig, WasmtimeError
 from wasmtime.component import Component, Linker, Record
 
+from erp_platform._files import atomic_write_bytes
 from erp_platform.sandbox._errors import (
     CallContext,
     DeadlineExceeded,
@@ -130,7 +129,7 @@ class SandboxRuntime:
         if component is None:
             component = Component(self._engine, data)
             if self._cache_dir is not None:
-                _atomic_write(self._precompiled_path(digest), bytes(component.serialize()))
+                atomic_write_bytes(self._precompiled_path(digest), bytes(component.serialize()))
         return self._remember(digest, component)
 
     def load_precompiled(self, data: bytes, *, wasm_hash: str | None = None) -> LoadedComponent:
@@ -462,16 +461,3 @@ def _traceback_summary(stderr: str) -> str:
     locations = _TRACEBACK_FILE.findall(tail)
     where = f" (at {locations[-1][0]} line {locations[-1][1]})" if locations else ""
     return f"{error[:300]}{where}"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

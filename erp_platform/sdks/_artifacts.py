@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from pathlib import Path
 from wasmtime import WasmtimeError
 
 from erp_platform._errors import ArtifactIntegrityError, TenantIsolationError
+from erp_platform._files import atomic_write_bytes
 from erp_platform.objectstore import ObjectKey, ObjectStore, sdk_artifact_key
 from erp_platform.sandbox import LoadedComponent, SandboxRuntime
 from erp_platform.sdks._models import ArtifactRefs
@@ -177,7 +176,7 @@ class ComponentLoader:
                 f"{expected}: it was changed after the build. It will not be loaded; revoke this version "
                 f"(`erp sdk revoke {ref.tenant} {ref.name} {ref.version}`) and build the SDK again"
             )
-        _atomic_write(path, data)
+        atomic_write_bytes(path, data)
         return data
 
 
@@ -185,15 +184,3 @@ def _safe_name(filename: str) -> str:
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = _UNSAFE.sub("_", base).lstrip(".")[:200]
     return cleaned or "spec"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -43,6 +43,10 @@ class ExtractConfig(_Frozen):
     page_size: int = Field(1000, ge=1, le=10000)
     incremental: bool = Field(False, description="read only records changed since the last successful run")
     max_pages: int | None = Field(None, ge=1, description="stop after this many pages (samples, tests)")
+    checkpoint_rows: int = Field(
+        10_000, ge=1, le=1_000_000,
+        description="records between checkpoints: a resumed run re-reads at most this many (1 = every page)",
+    )
 
 
 class ActivityType(StrEnum):

@@ -35,7 +35,8 @@ id: crash_sync
 activities:
   - id: customers
     type: extract
-    config: {sdk: mock_erp, operation: odata_v4_list_customers, params: {tenant: acme}, page_size: PAGE_SIZE}
+    config: {sdk: mock_erp, operation: odata_v4_list_customers, params: {tenant: acme}, page_size: PAGE_SIZE,
+             checkpoint_rows: 1}
   - id: shaped
     type: transform
     config:
