@@ -4,8 +4,9 @@ with 10, 50 and 100 tenant code locations.
 Prints per size: start-up time, time until the webserver reports every location LOADED, memory in total
 and per code location (USS and PSS via psutil), and GraphQL response times of the UI's workspace and runs
 queries. For comparison it measures one code server started the default way (`dagster api grpc`), and
-forked code servers when the fork server calls ``gc.freeze()`` after preloading (a proposed change: the
-children's garbage collector then no longer writes to every inherited object, which copies the pages).
+idle forked code servers that have served nothing yet (the fork server calls ``gc.freeze()`` after
+preloading, so the children's garbage collector no longer writes to, and so copies, every inherited page;
+without it a forked code server held ~100 MB of its own).
 Tenants have empty code locations (no ACTIVE workflows), so per-location memory is the floor.
 
 Why the fork server: a forked code server shares the interpreter, Dagster, polars, pyarrow, wasmtime and
@@ -143,20 +144,8 @@ def default_code_server() -> tuple[float, float]:
             proc.wait(30)
 
 
-FREEZING_FORK_SERVER = """
-import gc, sys
-from pathlib import Path
-from erp_platform.orchestration import _forkserver as fs
-for name in fs._PRELOAD:
-    __import__(name)
-gc.collect()
-gc.freeze()
-fs.ForkServer(Path(sys.argv[1]), Path(sys.argv[2])).serve()
-"""
-
-
-def forked_code_servers(*, freeze: bool, count: int = 10) -> tuple[float, float]:
-    """Mean (USS, PSS) of ``count`` code servers forked from a fork server, with or without gc.freeze()."""
+def forked_code_servers(count: int = 10) -> tuple[float, float]:
+    """Mean (USS, PSS) of ``count`` idle code servers forked from the platform's fork server."""
     from dagster._grpc.client import DagsterGrpcClient
 
     from erp_platform.orchestration._forkclient import call
@@ -170,12 +159,8 @@ def forked_code_servers(*, freeze: bool, count: int = 10) -> tuple[float, float]
         work = Path(tempfile.mkdtemp(prefix="erp-bench-fork-"))
         env = {**os.environ, "ERP_DATABASE_URL": url, "ERP_HOME": str(work)}
         sock = work / "fs.sock"
-        if freeze:
-            (work / "freeze.py").write_text(FREEZING_FORK_SERVER)
-            argv = [sys.executable, str(work / "freeze.py"), str(sock), str(work)]
-        else:
-            argv = [sys.executable, "-m", "erp_platform.orchestration._forkserver", "--socket", str(sock),
-                    "--log-dir", str(work)]
+        argv = [sys.executable, "-m", "erp_platform.orchestration._forkserver", "--socket", str(sock),
+                "--log-dir", str(work)]
         server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   start_new_session=True)
         try:
@@ -209,14 +194,13 @@ def _until(probe: object, timeout: float = 120.0) -> None:
 def main() -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     rows = [measure(size, PORT + i) for i, size in enumerate(SIZES)]
-    frozen = forked_code_servers(freeze=True)
+    idle = forked_code_servers()
     uss, pss = default_code_server()
     table("tenant scale (erp dev: forked code servers; this machine: 2 cores, 24 GB)",
           ["tenants", "start", "all LOADED", "total USS / PSS", "per location USS / PSS", "webserver USS",
            "GraphQL workspace p50", "GraphQL runs p50"], rows)
     print(f"\none `dagster api grpc` code server (python_module default): USS {uss:.0f} MB, PSS {pss:.0f} MB")
-    print(f"forked code servers with gc.freeze() in the fork server (proposed): USS {frozen[0]:.1f} MB, "
-          f"PSS {frozen[1]:.1f} MB each")
+    print(f"idle forked code server (nothing served yet): USS {idle[0]:.1f} MB, PSS {idle[1]:.1f} MB each")
 
 
 if __name__ == "__main__":
