@@ -13,6 +13,13 @@ from erp_platform.registry import migrate
 from erp_platform.tenancy import TenantService
 from tests.support.cli import ErpCli
 from tests.support.database import fresh_database
+from tests.support.specs import missing_specs_message
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    problem = missing_specs_message()
+    if problem:
+        raise pytest.UsageError(problem)
 
 
 @pytest.fixture(scope="session")

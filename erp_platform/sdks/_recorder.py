@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from sqlalchemy import Engine, insert
 
@@ -10,20 +11,32 @@ from erp_platform.registry import CONTROL_SCHEMA, Base
 from erp_platform.sandbox import RequestRecord
 
 DEFAULT_BATCH = 200
+DEFAULT_MAX_DELAY_SECONDS = 1.0
 _TABLE = Base.metadata.tables[f"{CONTROL_SCHEMA}.sdk_requests"]
 
 
 class RegistryRequestRecorder:
     """Collects :class:`RequestRecord` values of one session and inserts them in batches.
 
-    Records hold no secret and no query value (the sandbox builds them that way); ``flush`` writes what
-    is pending and runs on ``close`` (the session's end). Thread-safe.
+    Records hold no secret and no query value (the sandbox builds them that way). A batch is written
+    when it is full or when its oldest record has waited ``max_delay_seconds``, so a worker killed with
+    SIGKILL loses at most that much of its trail; ``flush`` writes what is pending and runs on ``close``
+    (the session's end). Thread-safe.
     """
 
-    def __init__(self, engine: Engine, *, run_id: str | None = None, batch_size: int = DEFAULT_BATCH) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        run_id: str | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        max_delay_seconds: float = DEFAULT_MAX_DELAY_SECONDS,
+    ) -> None:
         self._engine = engine
         self._run_id = run_id
         self._batch_size = max(1, batch_size)
+        self._max_delay = max(0.0, max_delay_seconds)
+        self._oldest = 0.0
         self._pending: list[dict[str, object]] = []
         self._lock = threading.Lock()
         self._written = 0
@@ -34,7 +47,7 @@ class RegistryRequestRecorder:
         return self._written
 
     def record(self, entry: RequestRecord) -> None:
-        """Queue one record; a full batch is written at once."""
+        """Queue one record; a full or overdue batch is written at once."""
         row: dict[str, object] = {
             "tenant_slug": entry.tenant,
             "sdk_name": entry.sdk_name,
@@ -50,10 +63,13 @@ class RegistryRequestRecorder:
             "attempt": entry.attempt,
             "error": entry.error,
         }
+        now = time.monotonic()
         with self._lock:
+            if not self._pending:
+                self._oldest = now
             self._pending.append(row)
-            full = len(self._pending) >= self._batch_size
-        if full:
+            due = len(self._pending) >= self._batch_size or now - self._oldest >= self._max_delay
+        if due:
             self.flush()
 
     def flush(self) -> None:

@@ -28,6 +28,8 @@ ROWS = 12_000
 PAGE = 400  # 30 pages per extract
 CLEAN = "crash_clean"
 VICTIM = "crash_victim"
+BATCHED = "crash_batched"  # checkpoints every PART_ROWS records instead of every page
+PART_ROWS = 2_000  # 5 pages per part
 
 WORKFLOW = (
     """
@@ -71,9 +73,10 @@ def big_erp(stack: Stack) -> Iterator[tuple[Stack, MockErpServer]]:
         erp.add_fault(FaultRule(fault="slow", path_prefix="/odata/v4/", count=None, delay_ms=60))
         spec = httpx.get(f"{erp.base_url}/openapi.json", timeout=30).content
         onboard = Stack(stack.platform, erp, spec, stack.dev, stack.instance)
-        for slug in (CLEAN, VICTIM):
+        for slug in (CLEAN, VICTIM, BATCHED):
             onboard.onboard(slug, "enterprise", erp_code="acme", token="tok-acme")
-            onboard.apply_workflow(slug, WORKFLOW)
+            workflow = WORKFLOW.replace("checkpoint_rows: 1", f"checkpoint_rows: {PART_ROWS}")
+            onboard.apply_workflow(slug, workflow if slug == BATCHED else WORKFLOW)
         yield onboard, erp
 
 
@@ -122,6 +125,14 @@ def _kill(stack: Stack, run_id: str, trigger: Any, what: str) -> str:
     return wait_for_run(stack.instance, run_id, timeout=120).value
 
 
+def _requests(stack: Stack, run_id: str) -> int:
+    with stack.platform.engine.connect() as conn:
+        return int(
+            conn.execute(text("SELECT count(*) FROM erp_control.sdk_requests WHERE run_id = :r"), {"r": run_id})
+            .scalar_one()
+        )
+
+
 def _resume(stack: Stack, run_id: str, what: str) -> str:
     from erp_platform.queue import RunControls
 
@@ -148,13 +159,7 @@ def test_kill_at_random_points_then_resume_equals_clean_run(big_erp: tuple[Stack
         what = f"extract page {pages} (seed {SEED})"
         ended = _kill(stack, run_id, lambda p=pages, r=run_id: _pages_done(stack, r) >= p, what)
         assert ended == "FAILURE", f"{what}: run {run_id} ended {ended} after SIGKILL"
-        new_run = _resume(stack, run_id, what)
-        with stack.platform.engine.connect() as conn:
-            resumed_requests.append(
-                conn.execute(
-                    text("SELECT count(*) FROM erp_control.sdk_requests WHERE run_id = :r"), {"r": new_run}
-                ).scalar_one()
-            )
+        resumed_requests.append(_requests(stack, _resume(stack, run_id, what)))
         victim = _comparable(stack.table(VICTIM, "customers", "customer_id"))
         assert victim == clean, f"table differs after kill at extract page {pages} (seed {SEED})"
     load_hits = 0
@@ -184,3 +189,28 @@ def test_kill_at_random_points_then_resume_equals_clean_run(big_erp: tuple[Stack
     # a resumed extract continued from its checkpoint instead of starting over
     total_pages = ROWS // PAGE
     assert all(n < total_pages for n in resumed_requests), (resumed_requests, total_pages)
+
+
+def test_kill_between_batched_checkpoints_rereads_only_the_unsaved_pages(
+    big_erp: tuple[Stack, MockErpServer],
+) -> None:
+    """With ``checkpoint_rows`` above the page size, pages fetched after the last saved part are lost with
+    the worker and read again on resume; nothing is duplicated or missed."""
+    stack, _erp = big_erp
+    expected = _comparable(stack.table(CLEAN, "customers", "customer_id"))
+    if not expected:
+        _, status = stack.run(CLEAN, "crash_sync", timeout=600)
+        assert status == "SUCCESS"
+        expected = _comparable(stack.table(CLEAN, "customers", "customer_id"))
+    pages_per_part = PART_ROWS // PAGE
+    run_id = stack.launch(BATCHED, "crash_sync")
+    # two parts saved, then kill while the third part's pages are being fetched
+    ended = _kill(stack, run_id, lambda: _pages_done(stack, run_id) >= 2 * pages_per_part, "two saved parts")
+    assert ended == "FAILURE", f"run {run_id} ended {ended} after SIGKILL"
+    saved = _pages_done(stack, run_id)
+    assert saved % pages_per_part == 0, f"checkpoint at page {saved}, not at a part boundary"
+    assert saved < ROWS // PAGE, f"the extract finished ({saved} pages) before the kill"
+    new_run = _resume(stack, run_id, "batched checkpoints")
+    # the resumed run reads every page after the last saved part (those fetched but unsaved again), no more
+    assert _requests(stack, new_run) == ROWS // PAGE - saved, (_requests(stack, new_run), saved)
+    assert _comparable(stack.table(BATCHED, "customers", "customer_id")) == expected

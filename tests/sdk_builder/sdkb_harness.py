@@ -20,9 +20,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from erp_platform.sandbox._protocol import GuestError, GuestPage
+from tests.support.specs import SHARED_SPECS
 
 REPO = Path(__file__).resolve().parents[2]
-SPECS = REPO.parent / "shared" / "specs"
+SPECS = SHARED_SPECS
 FIXTURES = Path(__file__).resolve().parent / "specs"
 WIT = REPO / "erp_platform" / "sandbox" / "wit" / "connector.wit"
 

@@ -21,9 +21,10 @@ from erp_platform.objectstore import LocalObjectStore
 from erp_platform.sandbox import SandboxRuntime
 from erp_platform.sdks import SdkService, SdkVersionInfo
 from erp_platform.tenancy import TenantService
+from tests.support.specs import SHARED_SPECS
 
 REPO = Path(__file__).resolve().parents[2]
-SPECS = REPO.parent / "shared" / "specs"
+SPECS = SHARED_SPECS
 MOCK_ROWS = 60
 
 

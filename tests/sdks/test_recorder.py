@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -24,7 +26,7 @@ def _paths(engine: Engine, run_id: str) -> list[str]:
 
 
 def test_full_batches_are_written_at_once_and_the_rest_on_close(engine: Engine) -> None:
-    recorder = RegistryRequestRecorder(engine, run_id="rec-1", batch_size=2)
+    recorder = RegistryRequestRecorder(engine, run_id="rec-1", batch_size=2, max_delay_seconds=3600)
     for n in range(3):
         recorder.record(_record(n))
     assert _paths(engine, "rec-1") == ["/customers/0", "/customers/1"]
@@ -38,3 +40,17 @@ def test_full_batches_are_written_at_once_and_the_rest_on_close(engine: Engine) 
     assert (row.tenant_slug, row.sdk_name, row.sdk_version, row.operation, row.method, row.host, row.status,
             row.bytes, row.ms, row.attempt, row.error) == (
         "acme", "erp", 2, "list_customers", "GET", "erp.example.com", 200, 100, 1.5, 1, None)
+
+
+def test_a_batch_is_written_once_its_oldest_record_waited_the_maximum_delay(engine: Engine) -> None:
+    """A killed worker never flushes on close: slow calls must still reach the trail within the delay."""
+    recorder = RegistryRequestRecorder(engine, run_id="rec-delay", batch_size=1000, max_delay_seconds=0.2)
+    recorder.record(_record(0))
+    assert _paths(engine, "rec-delay") == []
+    time.sleep(0.25)
+    recorder.record(_record(1))
+    assert _paths(engine, "rec-delay") == ["/customers/0", "/customers/1"]
+    recorder.record(_record(2))
+    assert _paths(engine, "rec-delay") == ["/customers/0", "/customers/1"]
+    recorder.close()
+    assert _paths(engine, "rec-delay") == ["/customers/0", "/customers/1", "/customers/2"]

@@ -47,7 +47,7 @@ lifecycle: {deprecated_after: next week}
             "(received: 'ListOrders')",
             "activities[0].config.page_size: must be at least 1 (received: 0)",
             "activities[0].config.extra: unknown field: remove or rename it; allowed fields: sdk, "
-            "operation, params, page_size, incremental, max_pages (received: 1)",
+            "operation, params, page_size, incremental, max_pages, checkpoint_rows (received: 1)",
             "activities[1]: unknown type 'fetch': use one of extract, transform, load (received: "
             "'fetch')",
             "activities[2].config.steps[0].on.CustomerId (key): must be a lowercase identifier: letters "
