@@ -239,16 +239,15 @@ def main() -> None:
                 DevStack(plat, webserver=False, metrics_port=-1) as stack,
                 open_instance(plat, stack.dagster_env) as instance,
             ):
-                run_dir = home / "run"
                 t0 = time.time()
-                run_id = launch_workflow_run(instance, run_dir, "bench", "bench_sync")
+                run_id = launch_workflow_run(instance, "bench", "bench_sync")
                 status = wait_for_run(instance, run_id, timeout=7200)
                 launched_to_done = time.time() - t0
                 assert status.value == "SUCCESS", f"benchmark run {run_id} ended {status.value}"
                 steps, run_start, run_end = _step_seconds(instance, run_id)
                 latency = _first_step_latency(
                     instance,
-                    lambda: launch_workflow_run(instance, run_dir, "bench", "tiny"),
+                    lambda: launch_workflow_run(instance, "bench", "tiny"),
                     args.latency_runs,
                 )
                 event = instance.get_latest_materialization_event(

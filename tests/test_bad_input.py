@@ -132,6 +132,26 @@ BAD_SETTINGS = [
         {"ERP_LOG_LEVEL": "chatty"},
         "invalid setting: ERP_LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR",
     ),
+    (
+        {"ERP_PROCESS_MODE": "k8s"},
+        "invalid setting: ERP_PROCESS_MODE: 'k8s' is not a process mode; use forkserver (one machine, the default) "
+        "or stock (Dagster's DefaultRunLauncher and one gRPC code server per tenant over TCP)",
+    ),
+    (
+        {"ERP_CODE_SERVER_HOST": "workers;rm -rf"},
+        "invalid setting: ERP_CODE_SERVER_HOST: 'workers;rm -rf' is not a host name or IP address; use e.g. "
+        "127.0.0.1, 0.0.0.0 or workers",
+    ),
+    (
+        {"ERP_CODE_SERVER_ADDRESS": "http://workers"},
+        "invalid setting: ERP_CODE_SERVER_ADDRESS: 'http://workers' is not a host name or IP address; use e.g. "
+        "127.0.0.1, 0.0.0.0 or workers",
+    ),
+    (
+        {"ERP_CODE_SERVER_PORT_BASE": "80"},
+        "invalid setting: ERP_CODE_SERVER_PORT_BASE: '80' is not a port from 1024 to 65000; tenant code servers "
+        "listen on this base plus the tenant's id, e.g. ERP_CODE_SERVER_PORT_BASE=4000",
+    ),
 ]
 
 

@@ -26,7 +26,7 @@ PUBLIC = {
         "ValidationFailed",
         "mask_secret",
     ],
-    "erp_platform.config": ["Settings", "load_settings"],
+    "erp_platform.config": ["WILDCARD_HOSTS", "Settings", "load_settings"],
     "erp_platform.db": [
         "IDENTIFIER_RULE",
         "SLUG_RULE",

@@ -62,8 +62,18 @@ def dev(
     port: int = typer.Option(3000, "--port"),
     webserver: bool = typer.Option(True, "--webserver/--no-webserver", help="start the Dagster UI"),
     daemon: bool = typer.Option(True, "--daemon/--no-daemon", help="start the Dagster daemon"),
+    workers: bool = typer.Option(
+        True,
+        "--workers/--no-workers",
+        help="start the tenant code servers here (--no-workers: they run on another host; "
+        "needs ERP_PROCESS_MODE=stock and ERP_CODE_SERVER_PORT_BASE)",
+    ),
 ) -> None:
-    """Start the local stack: embedded services, fork server, tenant code servers, Dagster daemon and UI."""
+    """Start the local stack: embedded services, fork server, tenant code servers, Dagster daemon and UI.
+
+    With ERP_PROCESS_MODE=stock, tenants are stock `dagster code-server start` servers over TCP and runs use
+    Dagster's DefaultRunLauncher (see the README, "Processes").
+    """
     from erp_platform.cli._output import stops_embedded_database
     from erp_platform.config import load_settings
     from erp_platform.orchestration._supervisor import DevStack
@@ -71,7 +81,7 @@ def dev(
     install_stop_signals()
     with stops_embedded_database(load_settings()), platform(initialised=False) as plat:
         migrate(plat.engine)
-        stack = DevStack(plat, host=host, port=port, webserver=webserver, daemon=daemon)
+        stack = DevStack(plat, host=host, port=port, webserver=webserver, daemon=daemon, workers=workers)
         try:
             stack.start()
             if webserver:

@@ -30,7 +30,7 @@ def run(
             run_id = action.new_run_id or action.run_id
             message = action.message
         else:
-            run_id = launch_workflow_run(instance, plat.settings.resolved_home / "run", tenant, workflow)
+            run_id = launch_workflow_run(instance, tenant, workflow)
             message = f"run {run_id} of {tenant}/{workflow} queued"
         result: dict[str, object] = {"run_id": run_id, "message": message}
         if wait:

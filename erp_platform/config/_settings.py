@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -16,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from erp_platform._errors import ConfigurationError
 
 _DB_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::"})  # noqa: S104 - recognising a wildcard bind, not binding
+_HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.\-]{0,251}[A-Za-z0-9])?|[0-9A-Fa-f:]{2,39}")
 _KEYGEN_HINT = (
     'generate one with: python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
 )
@@ -44,6 +48,24 @@ class Settings(BaseSettings):
         None, description="urlsafe-base64 32-byte key for the local credential store; unset: a key file"
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    process_mode: Literal["forkserver", "stock"] = Field(
+        "forkserver",
+        description="forkserver: runs and code servers forked from one warm process (one machine); stock: "
+        "Dagster's DefaultRunLauncher and one `dagster code-server start` gRPC server per tenant over TCP",
+    )
+    code_server_host: str = Field(
+        "127.0.0.1", description="stock mode: the address tenant code servers listen on (0.0.0.0: every interface)"
+    )
+    code_server_address: str | None = Field(
+        None,
+        description="stock mode: the host name the webserver and daemon use to reach the code servers "
+        "(a service name in a multi-host deployment); unset: ERP_CODE_SERVER_HOST",
+    )
+    code_server_port_base: int | None = Field(
+        None,
+        description="stock mode: tenant code servers listen on this port plus the tenant's id (the same "
+        "ports on every host); unset: free ports picked at start",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -97,6 +119,42 @@ class Settings(BaseSettings):
             raise ValueError(f"decodes to {len(raw)} bytes, 32 are needed; {_KEYGEN_HINT}") from None
         return value
 
+    @field_validator("process_mode", mode="before")
+    @classmethod
+    def _check_process_mode(cls, value: object) -> object:
+        if value not in ("forkserver", "stock"):
+            raise ValueError(
+                f"{value!r} is not a process mode; use forkserver (one machine, the default) or stock "
+                "(Dagster's DefaultRunLauncher and one gRPC code server per tenant over TCP)"
+            )
+        return value
+
+    @field_validator("code_server_port_base", mode="before")
+    @classmethod
+    def _check_port_base(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        try:
+            port = int(str(value))
+        except ValueError:
+            port = -1
+        if not 1024 <= port <= 65000:
+            raise ValueError(
+                f"{value!r} is not a port from 1024 to 65000; tenant code servers listen on this base plus the "
+                "tenant's id, e.g. ERP_CODE_SERVER_PORT_BASE=4000"
+            )
+        return port
+
+    @field_validator("code_server_host")
+    @classmethod
+    def _check_code_server_host(cls, value: str) -> str:
+        return _host(value)
+
+    @field_validator("code_server_address")
+    @classmethod
+    def _check_code_server_address(cls, value: str | None) -> str | None:
+        return None if value is None or value == "" else _host(value)
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
@@ -115,12 +173,25 @@ class Settings(BaseSettings):
             )
 
     @property
+    def code_server_advertised_host(self) -> str:
+        """The host that workspace entries name for stock-mode code servers."""
+        if self.code_server_address:
+            return self.code_server_address
+        return "127.0.0.1" if self.code_server_host in WILDCARD_HOSTS else self.code_server_host
+
+    @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()
 
     @property
     def effective_object_store_url(self) -> str:
         return self.object_store_url or (self.resolved_home / "objects").as_uri()
+
+
+def _host(value: str) -> str:
+    if not _HOST_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a host name or IP address; use e.g. 127.0.0.1, 0.0.0.0 or workers")
+    return value
 
 
 def _http_url(value: str | None, example: str) -> str | None:

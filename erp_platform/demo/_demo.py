@@ -193,10 +193,9 @@ def run_demo(
             open_instance(plat, stack.dagster_env) as instance,
         ):
             setup = time.monotonic() - t0
-            run_dir = plat.settings.resolved_home / "run"
             for result in results:
                 result.run_id = launch_workflow_run(
-                    instance, run_dir, result.slug, WORKFLOW_ID, tags={"erp/trigger": "demo"}
+                    instance, result.slug, WORKFLOW_ID, tags={"erp/trigger": "demo"}
                 )
             for result in results:
                 status = wait_for_run(instance, result.run_id, timeout=1800)

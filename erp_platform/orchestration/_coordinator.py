@@ -5,15 +5,20 @@ sensors, schedules and retries, the CLI for ``erp ops run resume``). It admits t
 :mod:`erp_platform.queue`) or raises :class:`~erp_platform.queue.RunRefused`; Dagster then marks the run
 failed with the refusal's message as an engine event, which is what the UI shows. An admitted run gets
 its canonical concurrency tags (tier, tenant cap) before it is queued, so the daemon's tag limits apply.
+
+On Kubernetes (``erp deploy render-k8s``) the coordinator is configured with ``tier_run_k8s_config``: every
+admitted run of a tenant gets its tier's ``dagster-k8s/config`` tag (run pod resources), replacing whatever
+the run carried, so a tenant cannot size its own run pods beyond its tier.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
-from dagster import DagsterRunStatus
+from dagster import DagsterRunStatus, Field, Permissive
 from dagster._core.run_coordinator import SubmitRunContext
 from dagster._core.run_coordinator.queued_run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.dagster_run import DagsterRun
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
 
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
+RUN_K8S_CONFIG_TAG = "dagster-k8s/config"
 
 
 class ErpRunCoordinator(QueuedRunCoordinator):
@@ -34,10 +40,32 @@ class ErpRunCoordinator(QueuedRunCoordinator):
 
     _configured_keys: frozenset[str] | None = None
     _keys_lock = threading.Lock()
+    _tier_run_k8s_config: Mapping[str, Any] | None = None
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {
+            **super().config_type(),  # type: ignore[dict-item]
+            "tier_run_k8s_config": Field(
+                Permissive(),  # type: ignore[no-untyped-call]
+                is_required=False,
+                description="tier -> dagster-k8s/config (run pod resources) put on every admitted run of the tier",
+            ),
+        }
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]) -> Self:
-        return super().from_config_value(inst_data, config_value)
+        coordinator = super().from_config_value(inst_data, config_value)
+        tier_config = config_value.get("tier_run_k8s_config")
+        coordinator._tier_run_k8s_config = dict(tier_config) if tier_config is not None else None
+        return coordinator
+
+    def admitted_tags(self, tags: Mapping[str, str], tier: str | None) -> dict[str, str]:
+        """The admission's tags plus, when configured, the tier's run pod config (``{}`` for unknown tiers)."""
+        result = dict(tags)
+        if self._tier_run_k8s_config is not None and tier is not None:
+            result[RUN_K8S_CONFIG_TAG] = json.dumps(self._tier_run_k8s_config.get(tier, {}), sort_keys=True)
+        return result
 
     def admission_control(self) -> AdmissionControl:
         """The admission rules, with the queue settings read now from ``ERP_QUEUE_*``."""
@@ -80,7 +108,9 @@ class ErpRunCoordinator(QueuedRunCoordinator):
         control = self.admission_control()
         try:
             with control.admit(run_request(run), SqlRunCounter(self.engine())) as admission:
-                changed = {k: v for k, v in admission.tags.items() if run.tags.get(k) != v}
+                tier = admission.tenant.tier if admission.tenant is not None else None
+                tags = self.admitted_tags(admission.tags, tier)
+                changed = {k: v for k, v in tags.items() if run.tags.get(k) != v}
                 if changed:
                     self._instance.add_run_tags(run.run_id, changed)
                 for line in admission.warnings:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -19,6 +19,7 @@ from erp_platform.config import Settings
 
 PG_URL_ENV = "ERP_DAGSTER_PG_URL"
 FORKSERVER_ENV = "ERP_FORKSERVER_SOCKET"
+ProcessMode = Literal["forkserver", "stock"]
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,23 @@ def tenant_cap_tag_key(cap: int) -> str:
     return f"erp/tenant_cap_{cap}"
 
 
-def render_dagster_yaml(policy: QueuePolicy | None = None) -> dict[str, Any]:
-    """The instance configuration: Postgres storage, our coordinator and launcher, tier/tenant caps."""
-    policy = policy or QueuePolicy()
+def run_launcher_config(process_mode: ProcessMode) -> dict[str, Any]:
+    """``run_launcher`` of ``dagster.yaml``: ours (fork server) or Dagster's stock ``DefaultRunLauncher``.
+
+    The stock launcher asks the run's code server (``dagster code-server start``) to start the run, so runs
+    execute on whichever host serves the tenant's code location.
+    """
+    if process_mode == "stock":
+        return {"module": "dagster._core.launcher", "class": "DefaultRunLauncher"}
+    return {
+        "module": "erp_platform.orchestration",
+        "class": "ErpRunLauncher",
+        "config": {"socket": {"env": FORKSERVER_ENV}},
+    }
+
+
+def tag_concurrency_limits(policy: QueuePolicy) -> list[dict[str, Any]]:
+    """Dagster ``tag_concurrency_limits``: one per tier on ``erp/tier``, per-tenant caps per unique value."""
     limits: list[dict[str, Any]] = [
         {"key": "erp/tier", "value": tier, "limit": limit} for tier, limit in policy.tier_run_limits.items()
     ]
@@ -67,6 +82,16 @@ def render_dagster_yaml(policy: QueuePolicy | None = None) -> dict[str, Any]:
         {"key": tenant_cap_tag_key(cap), "value": {"applyLimitPerUniqueValue": True}, "limit": cap}
         for cap in sorted(set(policy.extra_tenant_caps))
     ]
+    return limits
+
+
+def render_dagster_yaml(
+    policy: QueuePolicy | None = None, *, process_mode: ProcessMode = "forkserver"
+) -> dict[str, Any]:
+    """The instance configuration: Postgres storage, our coordinator, the launcher of ``process_mode``,
+    tier/tenant caps."""
+    policy = policy or QueuePolicy()
+    limits = tag_concurrency_limits(policy)
     return {
         "storage": {"postgres": {"postgres_url": {"env": PG_URL_ENV}}},
         "run_coordinator": {
@@ -78,11 +103,7 @@ def render_dagster_yaml(policy: QueuePolicy | None = None) -> dict[str, Any]:
                 "dequeue_interval_seconds": policy.dequeue_interval_seconds,
             },
         },
-        "run_launcher": {
-            "module": "erp_platform.orchestration",
-            "class": "ErpRunLauncher",
-            "config": {"socket": {"env": FORKSERVER_ENV}},
-        },
+        "run_launcher": run_launcher_config(process_mode),
         "concurrency": {
             "runs": {"max_concurrent_runs": policy.max_concurrent_runs, "tag_concurrency_limits": limits},
             "pools": {"default_limit": policy.pool_default_limit},
@@ -100,13 +121,15 @@ def render_dagster_yaml(policy: QueuePolicy | None = None) -> dict[str, Any]:
     }
 
 
-def dagster_yaml_text(policy: QueuePolicy | None = None) -> str:
+def dagster_yaml_text(policy: QueuePolicy | None = None, *, process_mode: ProcessMode = "forkserver") -> str:
     header = (
         "# Dagster instance configuration of the ERP platform, rendered by\n"
         "# erp_platform.orchestration.render_dagster_yaml (`erp dev` writes it into DAGSTER_HOME).\n"
         "# ERP_DAGSTER_PG_URL and ERP_FORKSERVER_SOCKET are set by `erp dev` / `erp dagster-env`.\n"
     )
-    return header + yaml.safe_dump(render_dagster_yaml(policy), sort_keys=False)
+    if process_mode == "stock":
+        header += "# Process mode: stock (ERP_PROCESS_MODE=stock): runs start in the tenants' code servers.\n"
+    return header + yaml.safe_dump(render_dagster_yaml(policy, process_mode=process_mode), sort_keys=False)
 
 
 def dagster_home(settings: Settings) -> Path:
@@ -125,7 +148,7 @@ def prepare_dagster_home(
     home.mkdir(parents=True, exist_ok=True)
     (settings.resolved_home / "run").mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
-    text = dagster_yaml_text(policy)
+    text = dagster_yaml_text(policy, process_mode=settings.process_mode)
     write_text_if_changed(target, text)
     return {
         "DAGSTER_HOME": str(home),

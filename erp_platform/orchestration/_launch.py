@@ -1,7 +1,8 @@
 """Submitting workflow runs through Dagster's run queue (the same GraphQL path the UI uses), in-process.
 
-The workspace is just the tenant's own code location (its gRPC code server started by ``erp dev``), so
-launching a run costs one location load, not one per tenant.
+The workspace is just the tenant's own code location (its gRPC code server started by ``erp dev``, found in
+the instance's ``workspace.yaml``: a Unix socket, or a TCP host and port in stock mode), so launching a run
+costs one location load, not one per tenant.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 
 from erp_platform._errors import ConflictError, ErpPlatformError, NotFoundError
 from erp_platform.db import validate_slug
-from erp_platform.orchestration._workspace import code_server_socket, location_name
+from erp_platform.orchestration._workspace import location_name, workspace_target
 
 _LAUNCH = """
 mutation Launch($params: ExecutionParams!) {
@@ -44,20 +45,29 @@ class RunLaunchError(ErpPlatformError):
 
 
 @contextmanager
-def tenant_workspace(instance: DagsterInstance, run_dir: Path, tenant: str) -> Iterator[Any]:
-    """A workspace holding only ``tenant``'s code location (served by its code server)."""
+def tenant_workspace(instance: DagsterInstance, tenant: str) -> Iterator[Any]:
+    """A workspace holding only ``tenant``'s code location (served by its code server).
+
+    The code server is the one ``erp dev`` lists in ``workspace.yaml`` under the instance's DAGSTER_HOME.
+    """
     from dagster._core.workspace.context import WorkspaceProcessContext
     from dagster._core.workspace.load_target import GrpcServerTarget
 
     validate_slug(tenant)
-    sock = code_server_socket(run_dir, tenant)
-    if not sock.exists():
+    workspace = Path(instance.root_directory) / "workspace.yaml"
+    found = workspace_target(workspace, tenant)
+    if found is None:
         raise ConflictError(
-            f"tenant {tenant!r} has no running code server ({sock} is missing): start the platform with "
-            "`erp dev` (or wait for it to pick up the new tenant)"
+            f"tenant {tenant!r} has no code server in {workspace}: start the platform with `erp dev` "
+            "(or wait a few seconds for it to pick up the new tenant)"
+        )
+    if found.socket is not None and not Path(found.socket).exists():
+        raise ConflictError(
+            f"tenant {tenant!r} has no running code server ({found.socket} is missing): start the platform "
+            "with `erp dev` (or wait for it to pick up the new tenant)"
         )
     target = GrpcServerTarget(
-        host="localhost", port=None, socket=str(sock), location_name=location_name(tenant)
+        host=found.host, port=found.port, socket=found.socket, location_name=location_name(tenant)
     )
     with WorkspaceProcessContext(instance, target) as ctx:
         yield ctx
@@ -65,7 +75,6 @@ def tenant_workspace(instance: DagsterInstance, run_dir: Path, tenant: str) -> I
 
 def launch_workflow_run(
     instance: DagsterInstance,
-    run_dir: Path,
     tenant: str,
     workflow: str,
     tags: Mapping[str, str] | None = None,
@@ -82,7 +91,7 @@ def launch_workflow_run(
         "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in sorted((tags or {}).items())]},
         "runConfigData": {},
     }
-    with tenant_workspace(instance, run_dir, tenant) as ctx:
+    with tenant_workspace(instance, tenant) as ctx:
         result = execute_query(ctx, _LAUNCH, {"params": params})
     if result.get("errors"):
         raise RunLaunchError(f"run of {tenant}/{workflow} not launched: {result['errors'][0].get('message')}")

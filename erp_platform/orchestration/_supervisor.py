@@ -4,13 +4,17 @@ The supervisor keeps the tenant code locations in step with the registry: a tena
 artifacts change gets a fresh code server (the webserver notices the new server id and reloads that
 location only); a new or removed tenant rewrites ``workspace.yaml`` and reloads the workspace. One
 tenant's change never restarts another tenant's code server.
+
+With ``ERP_PROCESS_MODE=stock`` there is no fork server: each tenant is a stock ``dagster code-server
+start`` gRPC server over TCP and runs use Dagster's ``DefaultRunLauncher`` (see ``_stock_servers``).
+``--no-workers`` (stock mode only) supervises the webserver and daemon of a host whose code servers run
+on another host.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -28,6 +32,8 @@ from erp_platform.orchestration._dagster_home import (
     prepare_dagster_home,
 )
 from erp_platform.orchestration._forkclient import ForkServerUnavailable, call
+from erp_platform.orchestration._procgroup import terminate_group
+from erp_platform.orchestration._stock_servers import StockCodeServers
 from erp_platform.orchestration._workspace import (
     TenantLocation,
     code_server_socket,
@@ -62,6 +68,7 @@ class DevStack:
     port: int = 3000
     webserver: bool = True
     daemon: bool = True
+    workers: bool = True  # code servers (and in forkserver mode the fork server) on this host
     policy: QueuePolicy | None = None
     metrics_port: int | None = None  # /metrics and /health: None = ERP_METRICS_PORT (9464); -1 = off
     env: dict[str, str] = field(default_factory=dict)
@@ -71,6 +78,7 @@ class DevStack:
     _stopped: bool = False
     _ops: Any = None  # erp_platform.queue.QueueMaintenance (force_cancel_after, caps in dagster.yaml)
     _metrics: Any = None  # erp_platform.observability.MetricsServer
+    _stock: StockCodeServers | None = None  # stock mode: the tenant code servers (or their addresses)
 
     # -- paths ---------------------------------------------------------------------------------------
     @property
@@ -92,6 +100,10 @@ class DevStack:
     @property
     def socket(self) -> Path:
         return forkserver_socket(self.platform.settings)
+
+    @property
+    def process_mode(self) -> str:
+        return self.platform.settings.process_mode
 
     @property
     def url(self) -> str:
@@ -134,21 +146,30 @@ class DevStack:
         self.env = {**os.environ, **self.dagster_env}
         self._migrate_dagster()
         bin_dir = Path(sys.executable).parent
-        self._spawn(
-            _Proc(
-                "forkserver",
-                [
-                    sys.executable,
-                    "-m",
-                    "erp_platform.orchestration._forkserver",
-                    "--socket",
-                    str(self.socket),
-                    "--log-dir",
-                    str(self.log_dir),
-                ],
+        if self.process_mode == "stock":
+            self._stock = StockCodeServers(self.platform.settings, self.env, self.log_dir, launch=self.workers)
+        elif not self.workers:
+            raise StackError(
+                "--no-workers needs ERP_PROCESS_MODE=stock: in forkserver mode every run starts in the fork "
+                "server on this host; in stock mode runs start in the tenant code servers, which may run on "
+                "another host (`erp dev --no-webserver --no-daemon` there)"
             )
-        )
-        self._wait_forkserver(timeout)
+        else:
+            self._spawn(
+                _Proc(
+                    "forkserver",
+                    [
+                        sys.executable,
+                        "-m",
+                        "erp_platform.orchestration._forkserver",
+                        "--socket",
+                        str(self.socket),
+                        "--log-dir",
+                        str(self.log_dir),
+                    ],
+                )
+            )
+            self._wait_forkserver(timeout)
         self.sync_locations(initial=True)
         if self.daemon:
             self._spawn(
@@ -185,7 +206,9 @@ class DevStack:
             proc = self._procs.get(name)
             if proc is None or proc.popen is None or proc.popen.poll() is not None:
                 continue
-            _terminate(proc.popen, grace=15 if name == "forkserver" else 10)
+            terminate_group(proc.popen, grace=15 if name == "forkserver" else 10)
+        if self._stock is not None:
+            self._stock.stop_all()
         self._code_servers.clear()
 
     def supervise(self, *, interval: float = 2.0, stop_after: float | None = None) -> None:
@@ -220,13 +243,18 @@ class DevStack:
     def _restart_daemon(self) -> None:
         proc = self._procs.get("daemon")
         if proc is not None and proc.popen is not None and proc.popen.poll() is None:
-            _terminate(proc.popen, grace=10)
+            terminate_group(proc.popen, grace=10)
             self._spawn(proc)
 
     # -- code locations ------------------------------------------------------------------------------
     def sync_locations(self, *, initial: bool = False) -> list[str]:
         """Start, restart or stop tenant code servers to match the registry; returns changed slugs."""
         wanted = {loc.slug: loc for loc in tenant_locations(self.platform.engine)}
+        if self._stock is not None:
+            stock_changed = self._stock.sync(wanted)
+            if write_workspace(self.workspace_path, self._stock.workspace(wanted)) and not initial:
+                self._reload_workspace()
+            return stock_changed
         changed: list[str] = []
         for slug in sorted(set(self._code_servers) - set(wanted)):
             self._stop_code_server(slug)
@@ -270,6 +298,13 @@ class DevStack:
         while time.monotonic() < deadline and self._code_server_alive(pid):
             time.sleep(0.1)
 
+    def code_server_pid(self, slug: str) -> int | None:
+        """The process id of ``slug``'s code server on this host (None: not running here)."""
+        if self._stock is not None:
+            return self._stock.pid_of(slug)
+        current = self._code_servers.get(slug)
+        return None if current is None else current[0]
+
     def _code_server_alive(self, pid: int) -> bool:
         try:
             return bool(call(self.socket, {"op": "status", "pid": pid}, timeout=5).get("alive"))
@@ -305,7 +340,7 @@ class DevStack:
                 _log.warning("workspace reload request failed: %s", exc)
         proc = self._procs.get("daemon")
         if proc is not None and proc.popen is not None and proc.popen.poll() is None:
-            _terminate(proc.popen, grace=10)
+            terminate_group(proc.popen, grace=10)
             self._spawn(proc)
 
     # -- processes -----------------------------------------------------------------------------------
@@ -326,6 +361,8 @@ class DevStack:
         self._procs[proc.name] = proc
 
     def _restart_dead(self) -> None:
+        if self._stock is not None:
+            self._stock.restart_dead()
         for name, proc in list(self._procs.items()):
             if proc.popen is None or proc.popen.poll() is None:
                 continue
@@ -387,17 +424,3 @@ def migrate_dagster(env: dict[str, str]) -> None:
     if result.returncode != 0:
         raise StackError(f"dagster instance migrate failed: {result.stderr.strip()[-2000:]}")
 
-
-def _terminate(popen: subprocess.Popen[bytes], *, grace: float) -> None:
-    try:
-        os.killpg(popen.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        popen.wait(grace)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        popen.wait(5)

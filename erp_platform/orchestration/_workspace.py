@@ -1,13 +1,16 @@
 """``workspace.yaml``: one Dagster code location per tenant, written from the registry.
 
-Two forms: ``module`` entries (each Dagster process starts its own code server: simple, fine for a few
-tenants, used by plain ``dagster dev``) and ``grpc`` entries (long-lived code servers forked by the fork
-server and shared by the webserver and the daemon: what ``erp dev`` uses; see ARCHITECTURE, tenant scale).
+Three forms: ``module`` entries (each Dagster process starts its own code server: simple, fine for a few
+tenants, used by plain ``dagster dev``), ``grpc`` entries (long-lived code servers forked by the fork
+server on Unix sockets, shared by the webserver and the daemon: what ``erp dev`` uses by default) and
+``tcp`` entries (stock ``dagster code-server start`` servers reached over TCP, possibly on other hosts:
+``ERP_PROCESS_MODE=stock``).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,7 +21,7 @@ from sqlalchemy import Engine, text
 from erp_platform._files import write_text_if_changed
 from erp_platform.orchestration._code_server import CODE_LOCATIONS_MODULE
 
-WorkspaceMode = Literal["module", "grpc"]
+WorkspaceMode = Literal["module", "grpc", "tcp"]
 
 
 def location_name(slug: str) -> str:
@@ -35,11 +38,20 @@ class TenantLocation:
 
     slug: str
     fingerprint: str
+    tenant_id: int = 0
+
+
+@dataclass(frozen=True)
+class CodeServerAddress:
+    """Where a stock code server listens (``host`` as the webserver and daemon reach it)."""
+
+    host: str
+    port: int
 
 
 _FINGERPRINT_SQL = text(
     """
-    SELECT t.slug,
+    SELECT t.id, t.slug,
            md5(concat_ws('|', t.tier, t.status, t.max_concurrent_jobs,
                (SELECT string_agg(concat_ws(':', w.workflow_id, w.version, w.status, w.content_hash), ','
                                   ORDER BY w.id)
@@ -59,11 +71,19 @@ def tenant_locations(engine: Engine) -> list[TenantLocation]:
     """Tenants that have a code location (active or suspended), with their fingerprints, by slug."""
     with engine.connect() as conn:
         return [
-            TenantLocation(slug=r.slug, fingerprint=r.fingerprint) for r in conn.execute(_FINGERPRINT_SQL)
+            TenantLocation(slug=r.slug, fingerprint=r.fingerprint, tenant_id=int(r.id))
+            for r in conn.execute(_FINGERPRINT_SQL)
         ]
 
 
-def render_workspace(slugs: list[str], *, mode: WorkspaceMode, run_dir: Path | None = None) -> str:
+def render_workspace(
+    slugs: list[str],
+    *,
+    mode: WorkspaceMode,
+    run_dir: Path | None = None,
+    servers: Mapping[str, CodeServerAddress] | None = None,
+) -> str:
+    """``workspace.yaml`` text: one location per slug (``grpc`` needs ``run_dir``, ``tcp`` ``servers``)."""
     entries: list[dict[str, object]] = []
     for slug in sorted(slugs):
         if mode == "module":
@@ -72,6 +92,18 @@ def render_workspace(slugs: list[str], *, mode: WorkspaceMode, run_dir: Path | N
                     "python_module": {
                         "module_name": CODE_LOCATIONS_MODULE,
                         "attribute": slug,
+                        "location_name": location_name(slug),
+                    }
+                }
+            )
+        elif mode == "tcp":
+            assert servers is not None
+            address = servers[slug]
+            entries.append(
+                {
+                    "grpc_server": {
+                        "host": address.host,
+                        "port": address.port,
                         "location_name": location_name(slug),
                     }
                 }
@@ -98,3 +130,30 @@ def render_workspace(slugs: list[str], *, mode: WorkspaceMode, run_dir: Path | N
 def write_workspace(path: Path, content: str) -> bool:
     """Write atomically; return True when the content changed."""
     return write_text_if_changed(path, content)
+
+
+@dataclass(frozen=True)
+class CodeServerTarget:
+    """A tenant's ``grpc_server`` entry in ``workspace.yaml``: a Unix socket or a TCP host and port."""
+
+    host: str
+    port: int | None = None
+    socket: str | None = None
+
+
+def workspace_target(workspace: Path, tenant: str) -> CodeServerTarget | None:
+    """``tenant``'s ``grpc_server`` entry in the ``workspace`` file (None: no such entry or no file)."""
+    try:
+        loaded = yaml.safe_load(workspace.read_text()) or {}
+    except FileNotFoundError:
+        return None
+    for entry in loaded.get("load_from") or []:
+        server = entry.get("grpc_server") if isinstance(entry, dict) else None
+        if isinstance(server, dict) and server.get("location_name") == location_name(tenant):
+            port = server.get("port")
+            return CodeServerTarget(
+                host=str(server.get("host") or "localhost"),
+                port=int(port) if port is not None else None,
+                socket=str(server["socket"]) if server.get("socket") else None,
+            )
+    return None

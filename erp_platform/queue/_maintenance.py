@@ -76,7 +76,10 @@ class QueueMaintenance:
         if self._fixed is not None:
             return False
         target = dagster_home(self._platform.settings) / "dagster.yaml"
-        content = dagster_yaml_text(queue_policy(self._platform.engine, self._settings))
+        content = dagster_yaml_text(
+            queue_policy(self._platform.engine, self._settings),
+            process_mode=self._platform.settings.process_mode,
+        )
         if target.exists() and target.read_text() == content:
             return False
         tmp = target.with_suffix(".tmp")

@@ -9,7 +9,7 @@ import yaml
 
 from erp_platform.config import Settings
 from erp_platform.orchestration import dagster_yaml_text, render_dagster_yaml
-from erp_platform.orchestration._workspace import render_workspace
+from erp_platform.orchestration._workspace import CodeServerAddress, render_workspace, workspace_target
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +29,34 @@ def test_dagster_yaml_validates_against_dagsters_instance_schema(monkeypatch: py
     limits = render_dagster_yaml()["concurrency"]["runs"]["tag_concurrency_limits"]
     assert {"key": "erp/tier", "value": "free", "limit": 5} in limits
     assert {"key": "erp/tenant_free", "value": {"applyLimitPerUniqueValue": True}, "limit": 2} in limits
+
+
+def test_stock_mode_renders_dagsters_default_run_launcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster._config import process_config
+    from dagster._core.instance.config import dagster_instance_config_schema
+
+    monkeypatch.setenv("ERP_DAGSTER_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/x")
+    stock = render_dagster_yaml(process_mode="stock")
+    assert stock["run_launcher"] == {"module": "dagster._core.launcher", "class": "DefaultRunLauncher"}
+    assert process_config(dagster_instance_config_schema(), stock).success
+    forked = render_dagster_yaml()
+    assert {k: v for k, v in stock.items() if k != "run_launcher"} == {
+        k: v for k, v in forked.items() if k != "run_launcher"
+    }  # same storage, coordinator, tier and tenant caps in both modes
+
+
+def test_tcp_workspace_names_each_tenants_code_server_by_host_and_port(tmp_path: Path) -> None:
+    servers = {"beta": CodeServerAddress("workers", 4002), "alpha": CodeServerAddress("workers", 4001)}
+    text = render_workspace(["beta", "alpha"], mode="tcp", servers=servers)
+    assert yaml.safe_load(text)["load_from"] == [
+        {"grpc_server": {"host": "workers", "port": 4001, "location_name": "tenant_alpha"}},
+        {"grpc_server": {"host": "workers", "port": 4002, "location_name": "tenant_beta"}},
+    ]
+    (tmp_path / "workspace.yaml").write_text(text)
+    found = workspace_target(tmp_path / "workspace.yaml", "beta")
+    assert found is not None and (found.host, found.port, found.socket) == ("workers", 4002, None)
+    assert workspace_target(tmp_path / "workspace.yaml", "gamma") is None
+    assert workspace_target(tmp_path / "missing.yaml", "beta") is None
 
 
 def test_committed_workspace_yaml_is_a_generated_empty_workspace() -> None:

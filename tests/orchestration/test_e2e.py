@@ -1,20 +1,44 @@
 """End to end through a real Dagster instance on Postgres, the daemon and the run queue: apply, activate,
-run; the rows in the tenant's schema equal the mock ERP's data; re-runs and incremental runs converge."""
+run; the rows in the tenant's schema equal the mock ERP's data; re-runs and incremental runs converge.
+
+Every test runs in both process modes: ``forkserver`` (the package's stack: runs and code servers forked
+from the fork server) and ``stock`` (Dagster's ``DefaultRunLauncher`` and one ``dagster code-server start``
+per tenant over TCP)."""
 
 from __future__ import annotations
 
+import os
+import signal
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
 
 from erp_platform.demo import DemoTenant, workflow_text
-from tests.support.stack import Stack
+from erp_platform.orchestration._workspace import workspace_target
+from tests.support.database import fresh_database
+from tests.support.stack import Stack, running_stack, wait_until
 
 TENANT = "e2e_acme"
 
 
+@pytest.fixture(scope="module", params=["forkserver", "stock"])
+def e2e_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The running platform in each process mode (the stock one only for this module's tests)."""
+    if request.param == "forkserver":
+        yield request.getfixturevalue("stack")
+        return
+    with fresh_database("erp_stock") as url, running_stack(
+        url, tmp_path_factory.mktemp("stock_home"), rows=300, webserver=True, process_mode="stock"
+    ) as running:
+        yield running
+
+
 @pytest.fixture(scope="module")
-def synced(stack: Stack) -> Stack:
+def synced(e2e_stack: Stack) -> Stack:
+    stack = e2e_stack
     stack.onboard(TENANT, "standard", erp_code="acme", token="tok-acme")
     record = stack.apply_workflow(
         TENANT, workflow_text(DemoTenant(TENANT, "standard", "E2E", "acme", "tok-acme"))
@@ -167,6 +191,7 @@ def test_ui_lists_tenant_code_locations_and_the_asset_graph(synced: Stack) -> No
     assert assets["sensors"][0]["name"] == "sales_sync__erp_change_1"
 
 
+@pytest.mark.parametrize("e2e_stack", ["forkserver"], indirect=True)
 def test_ui_renders_the_asset_graph_in_headless_chromium(synced: Stack) -> None:
     """A real browser renders the tenant's lineage page; the screenshot is kept as a test artifact."""
     import shutil
@@ -215,3 +240,79 @@ def test_ui_renders_the_asset_graph_in_headless_chromium(synced: Stack) -> None:
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 40_000  # a rendered graph, not a blank page
+
+
+# What each process mode runs: launcher class, the workspace entry's kind, the run tag naming the worker.
+PROCESS_MODEL = {
+    "forkserver": ("ErpRunLauncher", "socket", "erp/worker_pid"),
+    "stock": ("DefaultRunLauncher", "port", ".dagster/grpc_info"),
+}
+
+
+def test_runs_use_the_launcher_and_code_servers_of_the_process_mode(synced: Stack) -> None:
+    from dagster import RunsFilter
+
+    mode = synced.platform.settings.process_mode
+    launcher, entry_kind, worker_tag = PROCESS_MODEL[mode]
+    assert type(synced.instance.run_launcher).__name__ == launcher
+    workspace = Path(synced.instance.root_directory) / "workspace.yaml"
+    target = workspace_target(workspace, TENANT)
+    assert target is not None
+    assert getattr(target, entry_kind) is not None
+    entries = yaml.safe_load(workspace.read_text())["load_from"]
+    assert [e["grpc_server"]["location_name"] for e in entries] == [f"tenant_{TENANT}"]
+    runs = synced.instance.get_runs(RunsFilter(tags={"erp/tenant": TENANT}))
+    assert runs and all(worker_tag in r.tags for r in runs)
+    if mode == "stock":  # the daemon reached the tenant's code server over TCP, at the workspace's address
+        assert all(f'"port": {target.port}' in r.tags[worker_tag] for r in runs)
+
+
+def test_the_supervisor_reloads_a_changed_tenant_and_restarts_a_dead_code_server(synced: Stack) -> None:
+    from dagster._grpc.client import DagsterGrpcClient
+
+    workspace = Path(synced.instance.root_directory) / "workspace.yaml"
+    target = workspace_target(workspace, TENANT)
+    assert target is not None
+    client = DagsterGrpcClient(host=target.host, port=target.port, socket=target.socket)
+    before = client.get_server_id()
+    synced.apply_workflow(TENANT, SMALL)  # a registry change: the tenant's code location must follow it
+    assert client.get_server_id() != before
+
+    pid = synced.dev.code_server_pid(TENANT)
+    assert pid is not None
+    os.killpg(pid, signal.SIGKILL)
+    wait_until(lambda: _dead(pid), what="the code server to die")
+    synced.dev.supervise(interval=0.1, stop_after=0.5)  # one supervision round
+    restarted = synced.dev.code_server_pid(TENANT)
+    assert restarted is not None and restarted != pid
+    _, status = synced.run(TENANT, "small_sync")
+    assert status == "SUCCESS"
+
+
+def _dead(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:  # a zombie until its parent reaps it
+            return stat.read().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+SMALL = """
+id: small_sync
+activities:
+  - id: customers
+    type: extract
+    config: {sdk: mock_erp, operation: list_customers, page_size: 100}
+  - id: load
+    type: load
+    config:
+      table: small_customers
+      business_key: [customer_id]
+      mapping:
+        columns:
+          - {source: id, target: customer_id, type: bigint, nullable: false}
+          - {source: name, target: name, type: text}
+steps:
+  - {activity: customers}
+  - {activity: load, depends_on: [customers]}
+"""

@@ -71,7 +71,7 @@ class Stack:
     def launch(self, slug: str, workflow: str, tags: dict[str, str] | None = None) -> str:
         from erp_platform.orchestration._launch import launch_workflow_run
 
-        return launch_workflow_run(self.instance, self.run_dir, slug, workflow, tags)
+        return launch_workflow_run(self.instance, slug, workflow, tags)
 
     def run(self, slug: str, workflow: str, *, timeout: float = 600) -> tuple[str, str]:
         from erp_platform.orchestration._launch import wait_for_run
@@ -90,11 +90,16 @@ class Stack:
 
 @contextmanager
 def running_stack(pg_url: str, home: Path, *, rows: int = 300, webserver: bool = False,
-                  port: int | None = None) -> Iterator[Stack]:
-    """Start the mock ERP and the local Dagster stack on ``pg_url`` / ``home``; stop everything after."""
+                  port: int | None = None, process_mode: str = "forkserver") -> Iterator[Stack]:
+    """Start the mock ERP and the local Dagster stack on ``pg_url`` / ``home``; stop everything after.
+
+    ``process_mode`` is ``ERP_PROCESS_MODE``: ``forkserver`` (the default) or ``stock`` (Dagster's
+    DefaultRunLauncher and one ``dagster code-server start`` per tenant over TCP).
+    """
     saved = dict(os.environ)  # Dagster reads its instance settings from the environment: restore it after
     os.environ["ERP_HOME"] = str(home)
     os.environ["ERP_DATABASE_URL"] = pg_url
+    os.environ["ERP_PROCESS_MODE"] = process_mode
     try:
         yield from _stack(pg_url, home, rows=rows, webserver=webserver, port=port)
     finally:
