@@ -27,6 +27,18 @@ PUBLIC = {
         "mask_secret",
     ],
     "erp_platform.config": ["WILDCARD_HOSTS", "Settings", "load_settings"],
+    "erp_platform.deploy": [
+        "DEFAULT_TIER_RESOURCES",
+        "HelmOptions",
+        "JobResources",
+        "ResourceAmounts",
+        "TenantDeployment",
+        "helm_options",
+        "helm_values_text",
+        "registry_tenants",
+        "render_helm_values",
+        "run_k8s_config",
+    ],
     "erp_platform.db": [
         "IDENTIFIER_RULE",
         "SLUG_RULE",

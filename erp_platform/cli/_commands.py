@@ -5,6 +5,7 @@ from __future__ import annotations
 from erp_platform.cli import (
     _credentials,  # noqa: F401
     _demo,  # noqa: F401
+    _deploy,  # noqa: F401
     _dev,  # noqa: F401
     _health,  # noqa: F401
     _init,  # noqa: F401
