@@ -79,13 +79,49 @@ def test_docker_compose_describes_the_deployment() -> None:
     assert {"postgres", "minio", "vault", "init", "workers", "daemon", "webserver"} <= set(services)
     env = compose["x-erp-env"]
     settings_fields = {f"ERP_{name.upper()}" for name in Settings.model_fields}
-    platform_env = {"ERP_DAGSTER_PG_URL", "ERP_FORKSERVER_SOCKET"}
+    platform_env = {"ERP_DAGSTER_PG_URL"}
     for key in env:
         if key.startswith("ERP_"):
             assert key in settings_fields | platform_env, f"{key} is not a setting"
-    for name in ("workers", "daemon", "webserver"):
-        assert "erp-run:/var/lib/erp" in services[name]["volumes"]
+    for name in ("init", "workers", "daemon", "webserver"):
         assert services[name]["environment"] == env
-    assert "workspace.yaml" in " ".join(services["daemon"]["entrypoint"])
+        assert services[name]["command"][0] == "erp"  # the image has no ENTRYPOINT (Helm runs `dagster` in it)
     assert (ROOT / "Dockerfile").exists()
-    assert services["workers"]["command"] == ["dev", "--no-webserver", "--no-daemon"]
+    instructions = [line.split()[0] for line in (ROOT / "Dockerfile").read_text().splitlines()
+                    if line.strip() and not line.startswith(("#", " "))]
+    assert "FROM" in instructions and "ENTRYPOINT" not in instructions
+
+
+def test_docker_compose_can_place_workers_on_other_hosts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No shared volume or socket between workers, daemon and webserver: gRPC over TCP by service name."""
+    from erp_platform.config import load_settings
+    from erp_platform.orchestration._stock_servers import StockCodeServers
+    from erp_platform.orchestration._workspace import TenantLocation
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services, env = compose["services"], compose["x-erp-env"]
+    assert "ERP_FORKSERVER_SOCKET" not in env
+    mounts = {name: {v.split(":")[0] for v in services[name].get("volumes", [])}
+              for name in ("workers", "daemon", "webserver")}
+    assert not (mounts["workers"] & (mounts["daemon"] | mounts["webserver"]))
+    assert not (mounts["daemon"] & mounts["webserver"])
+    assert services["workers"]["command"] == ["erp", "dev", "--no-webserver", "--no-daemon"]
+    for name in ("daemon", "webserver"):
+        assert "--no-workers" in services[name]["command"]
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))
+    settings = load_settings()
+    assert settings.process_mode == "stock"
+    assert settings.code_server_advertised_host == env["ERP_CODE_SERVER_ADDRESS"] == "workers"
+    assert settings.code_server_host == "0.0.0.0"  # listening beyond loopback, so other hosts reach it
+    low, high = (int(p) for p in services["workers"]["expose"][0].split("-"))
+    assert settings.code_server_port_base == low
+    # the daemon and webserver render the workers' addresses from the registry alone: base + tenant id
+    remote = StockCodeServers(settings, env={}, log_dir=tmp_path, launch=False)
+    workspace = yaml.safe_load(remote.workspace({"acme": TenantLocation("acme", "f", tenant_id=7)}))
+    assert workspace["load_from"] == [
+        {"grpc_server": {"host": "workers", "port": low + 7, "location_name": "tenant_acme"}}
+    ]
+    assert low + 7 <= high

@@ -3,7 +3,9 @@ run; the rows in the tenant's schema equal the mock ERP's data; re-runs and incr
 
 Every test runs in both process modes: ``forkserver`` (the package's stack: runs and code servers forked
 from the fork server) and ``stock`` (Dagster's ``DefaultRunLauncher`` and one ``dagster code-server start``
-per tenant over TCP)."""
+per tenant over TCP), the latter laid out as docker-compose.yml deploys it: code servers and runs on a
+"workers host", webserver and daemon on a "control host" (``erp dev --no-workers``), each with its own
+ERP_HOME, sharing only the database, the object store and the credential key."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ def e2e_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         yield request.getfixturevalue("stack")
         return
     with fresh_database("erp_stock") as url, running_stack(
-        url, tmp_path_factory.mktemp("stock_home"), rows=300, webserver=True, process_mode="stock"
+        url, tmp_path_factory.mktemp("stock_home"), rows=300, webserver=True, process_mode="stock", split=True
     ) as running:
         yield running
 
@@ -265,6 +267,11 @@ def test_runs_use_the_launcher_and_code_servers_of_the_process_mode(synced: Stac
     assert runs and all(worker_tag in r.tags for r in runs)
     if mode == "stock":  # the daemon reached the tenant's code server over TCP, at the workspace's address
         assert all(f'"port": {target.port}' in r.tags[worker_tag] for r in runs)
+        # the control host's workspace names the workers host's server: base port + tenant id
+        settings = synced.platform.settings
+        tenant_id = synced.platform.tenants.get(TENANT).id
+        assert target.port == settings.code_server_port_base + tenant_id
+        assert synced.workers.code_server_pid(TENANT) is not None and synced.dev.code_server_pid(TENANT) is None
 
 
 def test_the_supervisor_reloads_a_changed_tenant_and_restarts_a_dead_code_server(synced: Stack) -> None:
@@ -278,12 +285,12 @@ def test_the_supervisor_reloads_a_changed_tenant_and_restarts_a_dead_code_server
     synced.apply_workflow(TENANT, SMALL)  # a registry change: the tenant's code location must follow it
     assert client.get_server_id() != before
 
-    pid = synced.dev.code_server_pid(TENANT)
+    pid = synced.code_host.code_server_pid(TENANT)
     assert pid is not None
     os.killpg(pid, signal.SIGKILL)
     wait_until(lambda: _dead(pid), what="the code server to die")
-    synced.dev.supervise(interval=0.1, stop_after=0.5)  # one supervision round
-    restarted = synced.dev.code_server_pid(TENANT)
+    synced.code_host.supervise(interval=0.1, stop_after=0.5)  # one supervision round
+    restarted = synced.code_host.code_server_pid(TENANT)
     assert restarted is not None and restarted != pid
     _, status = synced.run(TENANT, "small_sync")
     assert status == "SUCCESS"

@@ -7,7 +7,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ from sqlalchemy import text
 from erp_platform import Platform
 from erp_platform.config import load_settings
 from erp_platform.mock_erp import MockErpConfig, MockErpServer
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -33,8 +35,14 @@ class Stack:
     platform: Platform
     mock: MockErpServer
     spec: bytes
-    dev: Any  # erp_platform.orchestration._supervisor.DevStack
+    dev: Any  # erp_platform.orchestration._supervisor.DevStack (webserver, daemon; code servers unless split)
     instance: Any  # DagsterInstance
+    workers: Any = None  # split stock stack: the DevStack of the "workers host" (code servers, runs)
+
+    @property
+    def code_host(self) -> Any:
+        """The DevStack that runs the tenant code servers."""
+        return self.workers if self.workers is not None else self.dev
 
     @property
     def run_dir(self) -> Path:
@@ -65,7 +73,9 @@ class Stack:
         return record
 
     def refresh_locations(self) -> None:
-        """Make the code servers match the registry now (the supervisor would within seconds)."""
+        """Make the code servers match the registry now (the supervisors would within seconds)."""
+        if self.workers is not None:
+            self.workers.sync_locations()
         self.dev.sync_locations()
 
     def launch(self, slug: str, workflow: str, tags: dict[str, str] | None = None) -> str:
@@ -90,36 +100,69 @@ class Stack:
 
 @contextmanager
 def running_stack(pg_url: str, home: Path, *, rows: int = 300, webserver: bool = False,
-                  port: int | None = None, process_mode: str = "forkserver") -> Iterator[Stack]:
+                  port: int | None = None, process_mode: str = "forkserver", split: bool = False) -> Iterator[Stack]:
     """Start the mock ERP and the local Dagster stack on ``pg_url`` / ``home``; stop everything after.
 
     ``process_mode`` is ``ERP_PROCESS_MODE``: ``forkserver`` (the default) or ``stock`` (Dagster's
-    DefaultRunLauncher and one ``dagster code-server start`` per tenant over TCP).
+    DefaultRunLauncher and one ``dagster code-server start`` per tenant over TCP). ``split`` (stock only)
+    runs the deployment of docker-compose.yml on one machine: a "workers host" (code servers and runs, its
+    own ERP_HOME) and a "control host" (webserver and daemon, ``--no-workers``, another ERP_HOME) that share
+    nothing but the database, the object store and the credential key, and talk gRPC over TCP.
     """
     saved = dict(os.environ)  # Dagster reads its instance settings from the environment: restore it after
     os.environ["ERP_HOME"] = str(home)
     os.environ["ERP_DATABASE_URL"] = pg_url
     os.environ["ERP_PROCESS_MODE"] = process_mode
+    if split:
+        import base64
+
+        os.environ["ERP_OBJECT_STORE_URL"] = (home.parent / f"{home.name}-objects").as_uri()  # stands in for S3
+        os.environ["ERP_MASTER_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
+        os.environ["ERP_CODE_SERVER_PORT_BASE"] = str(free_port() - 1)  # the first tenant (id 1) gets a free port
     try:
-        yield from _stack(pg_url, home, rows=rows, webserver=webserver, port=port)
+        yield from _stack(pg_url, home, rows=rows, webserver=webserver, port=port, split=split)
     finally:
         os.environ.clear()
         os.environ.update(saved)
 
 
-def _stack(pg_url: str, home: Path, *, rows: int, webserver: bool, port: int | None) -> Iterator[Stack]:
+def shared_wasm_cache() -> Path:
+    """The test sessions' WASM cache (components and precompiled code by content hash, kept between sessions)."""
+    path = Path(os.environ.get("ERP_TEST_WASM_CACHE", REPO / ".erp" / "cache" / "wasm"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _use_shared_wasm_cache(home: Path) -> None:
+    """Point ``home``'s WASM cache at the shared one, so each stack does not compile the same SDK again."""
+    link = home / "cache" / "wasm"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(shared_wasm_cache(), target_is_directory=True)
+
+
+def _stack(pg_url: str, home: Path, *, rows: int, webserver: bool, port: int | None,
+           split: bool) -> Iterator[Stack]:
     from erp_platform.orchestration._supervisor import DevStack
     from erp_platform.queue import open_instance
     from erp_platform.registry import migrate
 
     settings = load_settings(home=home, database_url=pg_url)
-    with Platform(settings) as plat, MockErpServer(MockErpConfig(rows=rows, seed=7)) as mock:
+    _use_shared_wasm_cache(home)
+    with Platform(settings) as plat, MockErpServer(MockErpConfig(rows=rows, seed=7)) as mock, ExitStack() as hosts:
         migrate(plat.engine)
         spec = httpx.get(f"{mock.base_url}/openapi.json", timeout=30).content
-        with DevStack(plat, port=port or free_port(), webserver=webserver, metrics_port=-1) as dev, open_instance(
-            plat, dev.dagster_env
-        ) as instance:
-            yield Stack(plat, mock, spec, dev, instance)
+        workers = None
+        if split:
+            worker_settings = load_settings(home=home.parent / f"{home.name}-workers", database_url=pg_url)
+            _use_shared_wasm_cache(worker_settings.resolved_home)
+            worker_platform = hosts.enter_context(Platform(worker_settings))
+            workers = hosts.enter_context(DevStack(worker_platform, webserver=False, daemon=False, metrics_port=-1))
+        dev = hosts.enter_context(
+            DevStack(plat, port=port or free_port(), webserver=webserver, workers=not split, metrics_port=-1)
+        )
+        instance = hosts.enter_context(open_instance(plat, dev.dagster_env))
+        yield Stack(plat, mock, spec, dev, instance, workers)
 
 
 def wait_until(predicate: Any, *, timeout: float = 60, interval: float = 0.2, what: str = "condition") -> Any:
