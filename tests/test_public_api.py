@@ -43,6 +43,10 @@ PUBLIC = {
         "validate_slug",
     ],
     "erp_platform.registry": [
+        "AssistantConversation",
+        "AssistantDraft",
+        "AssistantMessage",
+        "AssistantPreference",
         "AuditEntry",
         "Base",
         "CONTROL_SCHEMA",
