@@ -173,6 +173,17 @@ def _singular_words(phrase: str) -> tuple[str, ...]:
     return canonical_tokens("_".join(words))
 
 
+def _phrase_score(wanted: tuple[str, ...], candidate: tuple[str, ...]) -> float:
+    """1.0 for the same words; 0.9 when the request names the last words (``orders`` of ``sales order``)."""
+    if not wanted or not candidate:
+        return 0.0
+    if wanted == candidate:
+        return 1.0
+    if candidate[-len(wanted):] == wanted:
+        return 0.9
+    return name_similarity(" ".join(wanted), " ".join(candidate))
+
+
 def resolve_operation(phrase: str, catalog: CatalogView, params: dict[str, str] | None = None
                       ) -> list[tuple[float, OperationView]]:
     """The tenant's collection reads that match an entity phrase, best first (score 0..1).
@@ -185,8 +196,7 @@ def resolve_operation(phrase: str, catalog: CatalogView, params: dict[str, str] 
     for op in catalog.operations():
         entity = canonical_tokens(re.sub(r"V\d+$", "", op.entity or ""))
         name = _singular_words(re.sub(r"^(list|get|read|query|odata_v\d+_list)_", "", op.name))
-        score = max(name_similarity(" ".join(wanted), " ".join(entity)) if entity else 0.0,
-                    name_similarity(" ".join(wanted), " ".join(name)))
+        score = max(_phrase_score(wanted, entity), _phrase_score(wanted, name))
         if score < 0.75:
             continue
         missing = len([p for p in op.required_params if p not in given])

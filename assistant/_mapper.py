@@ -26,6 +26,8 @@ from assistant._glossary import canonical_tokens, expansions, split_words
 from erp_platform.transforms import ColumnMapping, MappingSpec, conversion_rule
 
 DEFAULT_THRESHOLD = 0.6
+#: Words that add little to a name: a name with one of them more still means the same thing.
+GENERIC_WORDS = frozenset({"timestamp", "date", "amount", "value", "address", "text", "code", "flag"})
 _TYPE_FACTOR = {"same": 1.0, "safe": 1.0, "checked": 0.8, "refused": 0.0}
 
 
@@ -82,10 +84,9 @@ def _entity_words(op: OperationView) -> tuple[str, ...]:
     return tuple(w for w in words if w not in ("v2", "2", "v4", "4"))
 
 
-def _variants(tokens: tuple[str, ...], prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+def _strip(tokens: tuple[str, ...], prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``tokens``, and without a leading ``prefix`` (``customer name`` of a customer table: ``name``)."""
     out = [tokens]
-    if prefix and tokens[: len(prefix)] != prefix:
-        out.append(prefix + tokens)
     if prefix and tokens[: len(prefix)] == prefix and len(tokens) > len(prefix):
         out.append(tokens[len(prefix):])
     return out
@@ -93,16 +94,27 @@ def _variants(tokens: tuple[str, ...], prefix: tuple[str, ...]) -> list[tuple[st
 
 def name_similarity(field: str, column: str, entity_words: tuple[str, ...] = (),
                     table_words: tuple[str, ...] = ()) -> float:
-    """Similarity 0..1 of a field and a column name after glossary normalisation."""
+    """Similarity 0..1 of a field and a column name after glossary normalisation.
+
+    The entity's name may prefix either side (``name`` of ``Customer`` is ``customer_name``); such a prefix
+    counts only for an exact match, never as shared words of a fuzzy one.
+    """
+    a, b = canonical_tokens(field), canonical_tokens(column)
+    if not a or not b:
+        return 0.0
+    prefixes = [p for p in (entity_words, table_words) if p]
+    for p in prefixes:
+        if p + a == b or a == p + b:
+            return 1.0
     best = 0.0
-    for a in _variants(canonical_tokens(field), entity_words):
-        for b in _variants(canonical_tokens(column), table_words):
-            if a == b:
+    for x in _strip(a, entity_words):
+        for y in [v for p in (prefixes or [()]) for v in _strip(b, p)]:
+            if x == y:
                 return 1.0
-            if not a or not b:
-                continue
-            score = fuzz.token_sort_ratio(" ".join(a), " ".join(b)) / 100
-            best = max(best, score)
+            extra = set(x) ^ set(y)
+            if (set(x) < set(y) or set(y) < set(x)) and extra <= GENERIC_WORDS:
+                best = max(best, 0.85)  # "email" and "email address", "total" and "total amount"
+            best = max(best, fuzz.token_sort_ratio(" ".join(x), " ".join(y)) / 100)
     return best
 
 

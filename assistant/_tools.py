@@ -27,6 +27,17 @@ SUBMIT = "submit_workflow"
 _WITHHELD = "<withheld>"
 
 
+def _strings(value: Any) -> set[str]:
+    """Every string (keys and values) inside a JSON value."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return {k for k in value if isinstance(k, str)} | {s for v in value.values() for s in _strings(v)}
+    if isinstance(value, list):
+        return {s for v in value for s in _strings(v)}
+    return set()
+
+
 def _obj(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
@@ -161,7 +172,7 @@ class ToolBox:
             return self._error(call, "submit_workflow needs `definition`: a workflow definition object")
         definition, report = self.pipeline.check(proposed)
         if not report.ok:
-            own = {a.id for a in definition.activities} | {definition.id} if definition is not None else set()
+            own = _strings(proposed)  # what the model sent is not data: it may be quoted back
             lines = [f"{p.path}: {self._redact(p.message, own)}" for p in report.problems]
             return ToolOutcome(ToolResult(
                 tool_use_id=call.id, is_error=True,

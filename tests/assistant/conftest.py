@@ -14,20 +14,20 @@ from erp_platform.credentials import CredentialStore
 from erp_platform.mock_erp import MockErpServer
 from erp_platform.sdks import SdkService, SdkVersionInfo
 from erp_platform.tenancy import TenantService
-from tests.sdks.conftest import (  # noqa: F401  (fixtures shared with the SDK tests)
-    ERP_AUTH,
-    connect_tenant,
-    credentials,
-    erp_mock,
-    mock_erp,
-    mock_sdk_factory,
-    mock_spec,
-    new_tenant,
-    objects,
-    runtime,
-    service,
-    wasm_cache,
-)
+from tests.sdks import conftest as sdk_fixtures
+from tests.sdks.conftest import connect_tenant
+
+# the SDK tests' fixtures: real builds cached by content hash, the mock ERP, the credential store
+wasm_cache = sdk_fixtures.wasm_cache
+runtime = sdk_fixtures.runtime
+objects = sdk_fixtures.objects
+credentials = sdk_fixtures.credentials
+service = sdk_fixtures.service
+new_tenant = sdk_fixtures.new_tenant
+mock_erp = sdk_fixtures.mock_erp
+erp_mock = sdk_fixtures.erp_mock
+mock_spec = sdk_fixtures.mock_spec
+mock_sdk_factory = sdk_fixtures.mock_sdk_factory
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,18 @@ def tenant_a(ready_tenant: Callable[[str], Ready]) -> Ready:
 
 
 @pytest.fixture(scope="session")
-def tenant_b(ready_tenant: Callable[[str], Ready]) -> Ready:
-    return ready_tenant("bravo")
+def tenant_b(
+    service: SdkService, mock_spec: bytes, new_tenant: Callable[..., str], tenants: TenantService,
+    credentials: CredentialStore, mock_erp: MockErpServer, engine: Engine,
+) -> Ready:
+    """Tenant B: its own SDK name (bravo_erp), a private table and columns A must never see."""
+    tenant = new_tenant("bravo")
+    info = service.build(tenant, mock_spec, filename="openapi.json", name="bravo_erp")
+    active = service.activate(tenant, info.name, info.version)
+    connect_tenant(tenants, credentials, mock_erp, tenant, erp_tenant="globex")
+    create_table(engine, tenant,
+                 "CREATE TABLE secret_payroll (employee_ref text PRIMARY KEY, salary_eur numeric(12,2))")
+    return Ready(tenant=tenant, sdk=active)
 
 
 SETTINGS = AssistantSettings(api_key_env="ERP_TEST_NO_SUCH_KEY", max_tool_rounds=8, max_repairs=2,
