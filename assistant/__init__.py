@@ -29,6 +29,7 @@ from assistant._catalog import (
     operation_view,
 )
 from assistant._compile import AssetNode, CompiledDraft, ScheduleView, SensorView
+from assistant._docs import DocSet, DocsReport, Extraction, Passage, extract_from_docs, read_docs, to_openapi
 from assistant._dryrun import DryRun, ExtractPreview, LoadPreview
 from assistant._errors import (
     AssistantDisabled,
@@ -77,11 +78,14 @@ __all__ = [
     "ColumnView",
     "CompiledDraft",
     "ConversationInfo",
+    "DocSet",
+    "DocsReport",
     "DraftInfo",
     "DraftPipeline",
     "DraftReport",
     "DryRun",
     "ExtractPreview",
+    "Extraction",
     "FieldView",
     "Intent",
     "LoadPreview",
@@ -91,6 +95,7 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "OperationView",
+    "Passage",
     "ProblemView",
     "Proposal",
     "ProviderRejected",
@@ -115,6 +120,7 @@ __all__ = [
     "column_name_for",
     "create_web_app",
     "estimate_tokens",
+    "extract_from_docs",
     "invented_names",
     "load_assistant_settings",
     "load_catalog",
@@ -125,11 +131,13 @@ __all__ = [
     "parse_schedule",
     "propose",
     "propose_mapping",
+    "read_docs",
     "require_ai",
     "resolve_operation",
     "rollback",
     "set_ai",
     "submit_schema",
+    "to_openapi",
     "web_key",
     "web_token",
     "workflow_schema",

@@ -9,12 +9,14 @@ down) the offline path answers the common requests.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
 from assistant._catalog import CatalogView, load_catalog
+from assistant._docs import DocsReport, extract_from_docs, read_docs, to_openapi
 from assistant._errors import AssistantError, BudgetExhausted, ProviderRejected, ProviderUnavailable
 from assistant._intent import not_understood, parse_intent
 from assistant._mapper import MappingProposal, propose_mapping
@@ -23,9 +25,10 @@ from assistant._pipeline import DraftPipeline, DraftReport, activate_draft, desc
 from assistant._proposal import propose
 from assistant._settings import AssistantSettings, load_assistant_settings
 from assistant._store import AssistantStore, ConversationInfo, DraftInfo
-from assistant._switch import ai_off_reason
+from assistant._switch import ai_off_reason, require_ai
 from assistant._tools import SUBMIT, ToolBox
-from erp_platform.sdks import SdkService
+from erp_platform.registry import record_audit
+from erp_platform.sdks import SdkService, SdkVersionInfo
 from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
 
 if TYPE_CHECKING:
@@ -149,6 +152,38 @@ class Assistant:
         if op is None:
             raise AssistantError(catalog.unknown_operation_message(sdk, operation))
         return propose_mapping(op, table, catalog.table(table))
+
+    def build_sdk_from_docs(self, tenant: str, docs_path: Path, *, name: str | None = None,
+                            base_url: str | None = None) -> tuple[SdkVersionInfo, DocsReport]:
+        """Extract an SdkSpec from documentation with the model (every operation cited), then build it
+        like any spec (scan, compile, sandbox tests): a TESTING or FAILED version, never ACTIVE.
+
+        Raises:
+            AssistantDisabled, AssistantError: the AI provider is off or has no key (nothing was built).
+            InvalidInputError: the docs cannot be read.
+        """
+        require_ai(self._engine, self.settings, tenant)
+        docs = read_docs(docs_path)
+        model, why = self.model_for(tenant)
+        if model is None:
+            raise AssistantError(
+                f"building an SDK from documentation needs the AI provider: {why}; or build it from an OpenAPI, "
+                f"Swagger or EDMX file with `erp sdk build {tenant} --spec FILE`"
+            )
+        extraction, report = extract_from_docs(
+            docs, model, max_rounds=self.settings.docs_max_rounds, max_tokens=self.settings.max_output_tokens,
+            token_budget=self.settings.token_budget,
+        )
+        spec = to_openapi(extraction, docs_name=docs_path.name)
+        info = self._sdks.build(tenant, spec, filename=f"{docs.name}.openapi.json", name=name, base_url=base_url)
+        with self._engine.begin() as conn:
+            record_audit(conn, action="assistant.sdk_from_docs", target_type="sdk",
+                         target_id=f"{info.name}@{info.version}", tenant_slug=tenant,
+                         details={"docs": docs_path.name, "model": model.name, "documented": len(report.documented),
+                                  "found": len(report.found), "missing": list(report.missing)[:50],
+                                  "refused": len(report.refused), "input_tokens": report.usage.input_tokens,
+                                  "output_tokens": report.usage.output_tokens, "status": info.status})
+        return info, report
 
     def activate(self, tenant: str, draft_id: int) -> DraftInfo:
         """Activate a VALID draft's workflow version (the registry's own activation path)."""

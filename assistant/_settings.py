@@ -33,6 +33,7 @@ class AssistantSettings(BaseSettings):
     max_output_tokens: int = Field(4096, ge=256, le=64_000, description="output tokens per model call")
     timeout_seconds: float = Field(60.0, gt=0, le=600, description="one provider call's timeout")
     provider_retries: int = Field(2, ge=0, le=10, description="retries of 429/529/timeouts by the SDK")
+    docs_max_rounds: int = Field(40, ge=1, le=200, description="model calls of one SDK-from-docs extraction")
     dry_run_rows: int = Field(20, ge=1, le=1000, description="records read per extract in a dry run")
     web_port: int = Field(3100, ge=0, le=65535, description="port of the chat page served by `erp dev`")
 

@@ -18,8 +18,11 @@ from erp_platform.cli._app import app
 from erp_platform.cli._output import console, platform, print_json, print_table
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from assistant import Assistant, DraftInfo, MappingProposal, TurnResult, WebServer
     from erp_platform._platform import Platform
+    from erp_platform.sdks import SdkVersionInfo
 
 assistant_app = typer.Typer(
     help="AI assistant: drafts workflows and mappings (never activates them); works offline too.",
@@ -329,3 +332,25 @@ def assistant_web(plat: Platform, *, host: str = "127.0.0.1") -> Iterator[WebSer
         yield server
     finally:
         server.stop()
+
+
+def build_from_docs(tenant: str, docs: Path, *, name: str | None, base_url: str | None,
+                    as_json: bool) -> SdkVersionInfo:
+    """`erp sdk build TENANT --docs PATH`: the assistant extracts the API, the normal build does the rest."""
+    from erp_platform.cli._sdk import _print_version
+
+    with platform() as plat:
+        info, report = _assistant(plat).build_sdk_from_docs(tenant, docs, name=name, base_url=base_url)
+    if as_json:
+        print_json({"sdk": info.model_dump(mode="json"), "docs": report.model_dump(mode="json")})
+        return info
+    _print_version(info)
+    print(f"operations found in the docs: {len(report.found)} of {len(report.documented)} documented "
+          f"({report.rounds} model calls, {report.usage.total} tokens)")
+    for missing in report.missing:
+        print(f"  documented but not extracted: {missing}")
+    for refused in report.refused:
+        print(f"  refused (could not be cited): {refused}")
+    if info.status == "TESTING":
+        print(f"review it, then activate it with: erp sdk activate {tenant} {info.name} {info.version}")
+    return info
