@@ -109,7 +109,8 @@ def test_read_docs_numbers_passages_and_finds_documented_endpoints(docs_path: Pa
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("missing.md", "--docs {path}: no such file or folder; pass a Markdown, HTML or text file, or a folder of them"),
+        ("missing.md",
+         "--docs {path}: no such file or folder; pass a Markdown, HTML or text file, or a folder of them"),
         ("empty_dir", "--docs {path}: no documentation file in it (.md, .markdown, .txt, .text, .html, .htm)"),
     ],
 )
