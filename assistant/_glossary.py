@@ -14,7 +14,7 @@ from collections.abc import Mapping
 GLOSSARY: Mapping[str, tuple[str, ...]] = {
     # numbers, ids, codes
     "no": ("number",), "nr": ("number",), "nbr": ("number",), "num": ("number",), "nummer": ("number",),
-    "code": ("number",), "ident": ("id",), "identifier": ("id",), "key": ("id",), "guid": ("id",),
+    "ident": ("id",), "identifier": ("id",), "key": ("id",), "guid": ("id",),
     "uuid": ("id",),
     # parties
     "cust": ("customer",), "cus": ("customer",), "client": ("customer",), "debtor": ("customer",),
@@ -43,11 +43,11 @@ GLOSSARY: Mapping[str, tuple[str, ...]] = {
     "desc": ("description",), "descr": ("description",), "dscr": ("description",), "txt": ("text",),
     "addr": ("address",), "adr": ("address",), "street": ("address",), "cty": ("city",), "ort": ("city",),
     "town": ("city",), "cntry": ("country",), "ctry": ("country",), "land": ("country",),
-    "land1": ("country",), "tel": ("phone",), "telephone": ("phone",), "mobile": ("phone",),
+    "land1": ("country",), "tel": ("phone",), "telephone": ("phone",),
     "mail": ("email",), "emailaddress": ("email",), "ref": ("reference",), "ext": ("external",),
     "extn": ("external",), "sts": ("status",), "stat": ("status",), "state": ("status",),
     "actv": ("active",), "enabled": ("active",), "blk": ("blocked",), "blocked": ("blocked",),
-    "prio": ("priority",), "urgent": ("priority",), "cnt": ("count",), "count": ("count",),
+    "prio": ("priority",), "bool": ("boolean",), "flg": ("flag",), "urgent": ("priority",), "cnt": ("count",), "count": ("count",),
     # dates and times
     "dt": ("date",), "dat": ("date",), "datum": ("date",), "day": ("date",), "ts": ("timestamp",),
     "time": ("timestamp",), "timestamp": ("timestamp",), "at": ("timestamp",), "on": ("timestamp",),
@@ -56,7 +56,10 @@ GLOSSARY: Mapping[str, tuple[str, ...]] = {
     "crt": ("created",), "cre": ("created",), "creation": ("created",), "erdat": ("created", "date"),
     "req": ("requested",), "reqd": ("requested",), "dlv": ("delivery",), "deliv": ("delivery",),
     "ship": ("shipped",), "shipped": ("shipped",), "due": ("due",), "is": (), "has": (), "flag": (),
-    "the": (), "of": (), "odata": (), "etag": ("etag",),
+    "the": (), "of": (), "odata": (), "etag": ("etag",), "property": (), "prop": (),
+    # people
+    "given": ("first",), "forename": ("first",), "firstname": ("first", "name"), "surname": ("last", "name"),
+    "family": ("last",), "lastname": ("last", "name"), "hire": ("employment",), "hired": ("employment",),
 }
 
 _SPLIT = re.compile(r"[^A-Za-z0-9]+")
@@ -79,8 +82,15 @@ def canonical_tokens(name: str) -> tuple[str, ...]:
     joined = "".join(words)
     if joined in GLOSSARY and len(words) > 1:  # "last_modified", "display_name" as one word
         words = [joined]
-    for word in words:
-        out.extend(GLOSSARY.get(word, (word,)))
+    i = 0
+    while i < len(words):
+        pair = words[i] + words[i + 1] if i + 1 < len(words) else ""
+        if pair in GLOSSARY:  # "on_hand", "last_name": two words the glossary knows as one
+            out.extend(GLOSSARY[pair])
+            i += 2
+            continue
+        out.extend(GLOSSARY.get(words[i], (words[i],)))
+        i += 1
     return tuple(out)
 
 

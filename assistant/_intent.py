@@ -200,6 +200,7 @@ def resolve_operation(phrase: str, catalog: CatalogView, params: dict[str, str] 
         if score < 0.75:
             continue
         missing = len([p for p in op.required_params if p not in given])
-        ranked.append((score, -missing, -len(op.name), op.name, op))
+        unknown = len([p for p in given if p not in op.params])
+        ranked.append((score, -(missing + unknown), -len(op.name), op.name, op))
     ranked.sort(key=lambda r: (r[0], r[1], r[2]), reverse=True)
     return [(r[0], r[4]) for r in ranked]

@@ -84,6 +84,10 @@ def _entity_words(op: OperationView) -> tuple[str, ...]:
     return tuple(w for w in words if w not in ("v2", "2", "v4", "4"))
 
 
+def _suffixes(words: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [words[i:] for i in range(len(words))]
+
+
 def _strip(tokens: tuple[str, ...], prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
     """``tokens``, and without a leading ``prefix`` (``customer name`` of a customer table: ``name``)."""
     out = [tokens]
@@ -102,10 +106,13 @@ def name_similarity(field: str, column: str, entity_words: tuple[str, ...] = (),
     a, b = canonical_tokens(field), canonical_tokens(column)
     if not a or not b:
         return 0.0
-    prefixes = [p for p in (entity_words, table_words) if p]
+    # the entity's name or its last words (``order`` of ``sales order``) may prefix either side
+    prefixes = [p for words in (entity_words, table_words) for p in _suffixes(words)]
     for p in prefixes:
         if p + a == b or a == p + b:
             return 1.0
+    if "".join(a) == "".join(b):  # "web site" and "website"
+        return 0.95
     best = 0.0
     for x in _strip(a, entity_words):
         for y in [v for p in (prefixes or [()]) for v in _strip(b, p)]:
@@ -154,6 +161,8 @@ def propose_mapping(
         for j, column in enumerate(existing.columns):
             rule = conversion_rule(field.column_type, column.type)
             factor = _TYPE_FACTOR[rule]
+            if field.column_type == "jsonb" and column.type != "jsonb":
+                factor *= 0.6  # a nested object flattened into text is rarely what a column means
             if factor == 0:
                 continue
             sim = name_similarity(field.name, column.name, entity_words, table_words)
@@ -181,7 +190,7 @@ def propose_mapping(
     chosen.sort(key=lambda c: order[c.target])
     if pk and not pk <= used_columns:  # the merge needs the whole primary key: no partial business key
         chosen = [c.model_copy(update={"key": False}) for c in chosen]
-    if not any(c.key for c in chosen):
+    if not any(c.key for c in chosen) and not pk:
         chosen = _key_from_entity(op, chosen)
     return MappingProposal(
         sdk=op.sdk, operation=op.name, entity=op.entity, table=table, new_table=False, columns=tuple(chosen),

@@ -103,9 +103,14 @@ def _sync(intent: Intent, catalog: CatalogView, active: dict[str, WorkflowDefini
             f"name the table's columns after the fields, or load into a new table (`... into {table}_erp`)"
         )
     if not mapping.business_key:
+        existing = catalog.table(table)
+        if existing is not None and existing.primary_key:
+            why = (f"no field of {op.entity or op.name!r} was matched to every column of the table's primary key "
+                   f"({', '.join(existing.primary_key)})")
+        else:
+            why = f"entity {op.entity or op.name!r} declares no key and table {table!r} has no primary key"
         raise AssistantError(
-            f"no business key for {table!r}: entity {op.entity or op.name!r} declares no key and the table has no "
-            "primary key among the mapped columns; say which column identifies a row (`... keyed by number`)"
+            f"no business key for {table!r}: {why}; say which column identifies a row (`... keyed by COLUMN`)"
         )
     incremental = op.incremental if intent.incremental is None else intent.incremental and op.incremental
     if intent.incremental and not op.incremental:
