@@ -47,7 +47,8 @@ GLOSSARY: Mapping[str, tuple[str, ...]] = {
     "mail": ("email",), "emailaddress": ("email",), "ref": ("reference",), "ext": ("external",),
     "extn": ("external",), "sts": ("status",), "stat": ("status",), "state": ("status",),
     "actv": ("active",), "enabled": ("active",), "blk": ("blocked",), "blocked": ("blocked",),
-    "prio": ("priority",), "bool": ("boolean",), "flg": ("flag",), "urgent": ("priority",), "cnt": ("count",), "count": ("count",),
+    "prio": ("priority",), "bool": ("boolean",), "flg": ("flag",), "urgent": ("priority",), "cnt": ("count",),
+    "count": ("count",),
     # dates and times
     "dt": ("date",), "dat": ("date",), "datum": ("date",), "day": ("date",), "ts": ("timestamp",),
     "time": ("timestamp",), "timestamp": ("timestamp",), "at": ("timestamp",), "on": ("timestamp",),

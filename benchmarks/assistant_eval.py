@@ -69,6 +69,10 @@ def _naive(op_fields: list[str], columns: list[str]) -> set[tuple[str, str]]:
     return {(c, key[c.lower().replace("_", "")]) for c in columns if c.lower().replace("_", "") in key}
 
 
+def _pr_text(counts: tuple[int, int, int]) -> str:
+    return f"{_ratio(counts[0], counts[1])}/{_ratio(counts[0], counts[2])}"
+
+
 def _ratio(num: int, den: int) -> str:
     return f"{num / den:.2f}" if den else "-"
 
@@ -188,14 +192,16 @@ def _evaluate_draft(turn: Any, item: dict[str, Any], catalog: CatalogView, label
     out["invented"] = len(invented_names(parsed, catalog)) if valid else 0
     dry = draft.report.get("dry_run") or {}
     out["dry_run_ok"] = valid and bool(dry.get("loads")) and all(e["records"] > 0 for e in dry.get("extracts", []))
-    label = labels.get(item.get("label", ""), None)
+    label = labels.get(item.get("label", ""))
     if label is not None:
         load = next(a for a in definition["activities"] if a["type"] == "load")
         predicted = {(c["target"], c["source"]) for c in load["config"]["mapping"]["columns"]}
         out["mapper"] = _pr(predicted, set(label.items()))
         op = catalog.operation("mock_erp", item["expect"]["operation"])
         assert op is not None
-        out["naive"] = _pr(_naive([f.name for f in op.fields], list(label) + ["notes"]), set(label.items()))
+        target = catalog.table(item["label"])
+        assert target is not None
+        out["naive"] = _pr(_naive([f.name for f in op.fields], [c.name for c in target.columns]), set(label.items()))
     return out
 
 
@@ -262,8 +268,7 @@ def report(mock: list[dict[str, Any]], specs: list[dict[str, Any]]) -> None:
                                                   "repairs", "tokens", "offline s", "scripted s"],
           [[r["id"], "valid" if r["offline"]["valid"] else "INVALID", ",".join(r["offline"]["missing"]) or "-",
             "ok" if r["offline"].get("dry_run_ok") else "-",
-            (lambda m: f"{_ratio(m[0], m[1])}/{_ratio(m[0], m[2])}")(r["offline"]["mapper"])
-            if "mapper" in r["offline"] else "-",
+            _pr_text(r["offline"]["mapper"]) if "mapper" in r["offline"] else "-",
             ("valid" if r["scripted"]["valid"] else "INVALID") if "scripted" in r else "-",
             r.get("scripted", {}).get("repairs", "-"), r.get("scripted", {}).get("tokens", "-"),
             f"{r['offline_seconds']:.2f}", f"{r['scripted_seconds']:.2f}" if "scripted_seconds" in r else "-"]
