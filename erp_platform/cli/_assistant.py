@@ -172,11 +172,20 @@ def chat(
                 continue
             from erp_platform._errors import ErpPlatformError
 
+            streamed: list[str] = []
+
+            def stream(chunk: str, streamed: list[str] = streamed) -> None:
+                streamed.append(chunk)
+                console.print(chunk, end="", markup=False, highlight=False)
+
             try:
-                turn = assistant.send(tenant, conv.id, text, offline=offline)
+                turn = assistant.send(tenant, conv.id, text, offline=offline, on_text=stream)
             except ErpPlatformError as exc:
                 console.print(f"error: {exc}", style="red", markup=False)
                 continue
+            if streamed:  # the model's words were shown as they came: show the rest
+                console.print()
+                turn = turn.model_copy(update={"reply": ""})
             _show_turn(turn, False)
             last = turn.draft or last
 

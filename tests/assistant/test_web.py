@@ -83,3 +83,27 @@ def test_chat_page_in_headless_chromium(web: tuple[WebServer, bytes], tenant_a: 
         assert status_b == 403
         page.navigate(f"{server.url}/assistant/{tenant_b.tenant}")
         assert "403" in page.evaluate("document.body.innerText")
+
+
+def test_erp_dev_serves_the_page_and_survives_a_taken_port(pg_url: str, erp_home: Path, tenant_a: Ready,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from erp_platform._platform import Platform
+    from erp_platform.cli._assistant import assistant_web
+    from erp_platform.config import load_settings
+
+    monkeypatch.setenv("ERP_ASSISTANT_WEB_PORT", "0")
+    with Platform(load_settings(home=erp_home, database_url=pg_url)) as plat:
+        with assistant_web(plat) as server:
+            assert server is not None
+            token = web_token(web_key(plat.settings.resolved_home), tenant_a.tenant)
+            page = httpx.get(f"{server.url}/assistant/{tenant_a.tenant}",
+                             cookies={f"erp_assistant_{tenant_a.tenant}": token})
+            assert page.status_code == 200 and f"tenant {tenant_a.tenant}" in page.text
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            monkeypatch.setenv("ERP_ASSISTANT_WEB_PORT", str(taken.getsockname()[1]))
+            with assistant_web(plat) as refused:
+                assert refused is None
