@@ -14,6 +14,7 @@ import hmac
 import json
 import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -176,25 +177,34 @@ class WebServer:
         self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                                      lifespan="off"))
         self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
 
     @property
     def url(self) -> str:
-        servers = getattr(self._server, "servers", None) or []
-        for server in servers:
-            for sock in server.sockets:
-                host, port = sock.getsockname()[:2]
-                return f"http://{host}:{port}"
-        return f"http://{self._server.config.host}:{self._server.config.port}"
+        if self._socket is None:
+            raise RuntimeError("the assistant page is not running: call start()")
+        host, port = self._socket.getsockname()[:2]
+        return f"http://{host}:{port}"
 
     def start(self, timeout: float = 10.0) -> WebServer:
-        self._thread = threading.Thread(target=self._server.run, name="erp-assistant-web", daemon=True)
+        """Listen (OSError, e.g. when the port is taken, is raised here) and serve in a background thread."""
+        config = self._server.config
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((config.host, config.port))
+        except OSError as exc:
+            sock.close()
+            raise OSError(f"the assistant page cannot listen on {config.host}:{config.port} "
+                          f"(ERP_ASSISTANT_WEB_PORT): {exc.strerror or exc}") from None
+        self._socket = sock
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name="erp-assistant-web", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
-            if not self._thread.is_alive():
-                raise OSError(f"the assistant page could not listen on {self._server.config.host}:"
-                              f"{self._server.config.port} (ERP_ASSISTANT_WEB_PORT)")
-            if time.monotonic() > deadline:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
                 raise OSError("the assistant page did not start within 10 s")
             time.sleep(0.02)
         return self
@@ -204,6 +214,9 @@ class WebServer:
             self._server.should_exit = True
             self._thread.join(timeout=10)
             self._thread = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
     def __enter__(self) -> WebServer:
         return self.start()

@@ -15,7 +15,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_is_clean() -> None:
-    result = _run(str(BIN / "ruff"), "check", "erp_platform", "sdk_builder", "code_locations", "assistant", "tests", "benchmarks")
+    result = _run(
+        str(BIN / "ruff"), "check", "erp_platform", "sdk_builder", "code_locations", "assistant", "tests", "benchmarks"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
