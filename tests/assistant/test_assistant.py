@@ -274,3 +274,29 @@ def test_provider_sees_metadata_only_unless_the_tenant_opts_in(tenant_a: Ready, 
         assert "sample_records" in sent and any(name in sent for name in names)
     finally:
         assistant.store.set_share_samples(tenant_a.tenant, False)
+
+
+def test_global_switch_turns_every_tenant_offline(tenant_a: Ready, tenant_b: Ready, make_assistant: Make,
+                                                  engine: Engine) -> None:
+    (flag,) = set_ai(engine, None, on=False, reason="provider contract under review")
+    try:
+        for ready in (tenant_a, tenant_b):
+            model = ScriptedModel([ScriptedModel.say("should not be asked")])
+            turn = make_assistant(model).draft(ready.tenant, "hello there")
+            assert model.requests == [] and turn.offline
+            assert turn.reply.startswith(f"(the AI assistant is off: ai_off flag #{flag.id} on global")
+            assert "turn it back on with `erp assistant on`" in turn.reply
+    finally:
+        set_ai(engine, None, on=True)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n"])
+def test_empty_messages_are_refused(tenant_a: Ready, make_assistant: Make, text: str) -> None:
+    from assistant import AssistantError
+
+    assistant = make_assistant()
+    conversation = assistant.start(tenant_a.tenant)
+    with pytest.raises(AssistantError) as caught:
+        assistant.send(tenant_a.tenant, conversation.id, text)
+    assert str(caught.value) == ('the message is empty: say what the workflow should do, e.g. "sync customers into '
+                                 'crm_customers every hour"')
