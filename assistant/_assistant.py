@@ -141,7 +141,9 @@ class Assistant:
         except (ProviderUnavailable, ProviderRejected) as exc:
             if parse_intent(text) is None:
                 raise
-            return self._offline_turn(tenant, conversation, text, note=f"the AI provider failed ({exc})")
+            # the user's message is stored already (with the turn's completed part): store only the answer
+            return self._offline_turn(tenant, conversation, text, note=f"the AI provider failed ({exc})",
+                                      store_user=False)
 
     def propose_mapping(self, tenant: str, sdk: str, operation: str, table: str) -> MappingProposal:
         """The offline mapper for one of the tenant's collection reads and a table (no AI involved)."""
@@ -268,7 +270,8 @@ class Assistant:
         return TurnResult(conversation_id=conversation.id, reply=reply, status=status, draft=draft, usage=usage,
                           offline=False, rounds=rounds, submissions=submissions)
 
-    def _offline_turn(self, tenant: str, conversation: ConversationInfo, text: str, *, note: str | None) -> TurnResult:
+    def _offline_turn(self, tenant: str, conversation: ConversationInfo, text: str, *, note: str | None,
+                      store_user: bool = True) -> TurnResult:
         intent = parse_intent(text)
         draft: DraftInfo | None = None
         if intent is None:
@@ -290,10 +293,8 @@ class Assistant:
         if note:
             reply = f"({note}; the offline assistant answered)\n{reply}"
         status = _status(tenant, draft, "")
-        self.store.append(tenant, conversation.id,
-                          [Message.user(text),
-                           Message(role="assistant", content=(TextBlock(text=f"{reply}\n{status}"),))],
-                          Usage())
+        answer = Message(role="assistant", content=(TextBlock(text=f"{reply}\n{status}"),))
+        self.store.append(tenant, conversation.id, [Message.user(text), answer] if store_user else [answer], Usage())
         return TurnResult(conversation_id=conversation.id, reply=reply, status=status, draft=draft, offline=True)
 
 

@@ -25,7 +25,7 @@ from assistant._model import Message, Model, ModelRequest, ToolResult, ToolSpec,
 from erp_platform._errors import InvalidInputError
 
 _SUFFIXES = (".md", ".markdown", ".txt", ".text", ".html", ".htm")
-_MAX_BYTES = 2_000_000
+_MAX_BYTES = 400_000  # about 100k tokens: the docs go to the model whole
 _MAX_PASSAGE = 1500
 _ENDPOINT = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+`?(/[A-Za-z0-9_\-./{}()$']+)")
 _SPACE = re.compile(r"\s+")

@@ -206,6 +206,8 @@ def test_provider_down_offline_path_still_drafts(tenant_a: Ready, make_assistant
     turn = assistant.draft(tenant_a.tenant, f"sync items into items_{status} daily")
     assert turn.offline and turn.draft is not None and turn.draft.status == "VALID"
     assert turn.reply.startswith(f"(the AI provider failed ({expected}")
+    stored = assistant.store.messages(tenant_a.tenant, turn.conversation_id)
+    assert [m.role for m in stored] == ["user", "assistant"]
     with pytest.raises(ProviderUnavailable) as caught:
         assistant.draft(tenant_a.tenant, "what should I sync?")
     assert str(caught.value).startswith(expected)
