@@ -30,8 +30,8 @@ test: install system-deps
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check erp_platform sdk_builder code_locations tests benchmarks
-	$(BIN)/mypy erp_platform sdk_builder code_locations
+	$(BIN)/ruff check erp_platform sdk_builder code_locations assistant tests benchmarks
+	$(BIN)/mypy erp_platform sdk_builder code_locations assistant
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -15,10 +15,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_is_clean() -> None:
-    result = _run(str(BIN / "ruff"), "check", "erp_platform", "sdk_builder", "code_locations", "tests", "benchmarks")
+    result = _run(
+        str(BIN / "ruff"), "check", "erp_platform", "sdk_builder", "code_locations", "assistant", "tests", "benchmarks"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy_strict_is_clean() -> None:
-    result = _run(str(BIN / "mypy"), "erp_platform", "sdk_builder", "code_locations")
+    result = _run(str(BIN / "mypy"), "erp_platform", "sdk_builder", "code_locations", "assistant")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -55,6 +55,10 @@ PUBLIC = {
         "validate_slug",
     ],
     "erp_platform.registry": [
+        "AssistantConversation",
+        "AssistantDraft",
+        "AssistantMessage",
+        "AssistantPreference",
         "AuditEntry",
         "Base",
         "CONTROL_SCHEMA",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from erp_platform.cli import (
+    _assistant,  # noqa: F401
     _credentials,  # noqa: F401
     _demo,  # noqa: F401
     _deploy,  # noqa: F401

@@ -87,7 +87,10 @@ def dev(
             if webserver:
                 console.print(f"Dagster UI: {stack.url}   (Ctrl-C stops everything)")
             console.print(f"logs: {stack.log_dir}")
-            stack.supervise()
+            from erp_platform.cli._assistant import assistant_web
+
+            with assistant_web(plat, host=host):
+                stack.supervise()
         except KeyboardInterrupt:
             console.print("stopping...")
         finally:

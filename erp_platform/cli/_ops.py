@@ -116,7 +116,7 @@ def flag_set(
     scope: str = typer.Option(..., "--scope", help="global, tenant, workflow or sdk"),
     scope_id: str | None = typer.Option(None, "--id",
                                         help="TENANT, TENANT/WORKFLOW, TENANT/SDK or TENANT/SDK@VERSION"),
-    flag_type: str = typer.Option(..., "--type", help="pause, block or rate_limit"),
+    flag_type: str = typer.Option(..., "--type", help="pause, block, rate_limit or ai_off"),
     reason: str = typer.Option(..., "--reason", help="why (shown in refusals and run logs)"),
     limit: int | None = typer.Option(None, "--limit", help="rate_limit only: max API calls per minute"),
     as_json: bool = JSON,

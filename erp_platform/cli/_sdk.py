@@ -35,7 +35,12 @@ app.add_typer(sdk_app, name="sdk")
 
 JSON = typer.Option(False, "--json", help="print the result as JSON")
 SpecOption = Annotated[
-    Path, typer.Option("--spec", help="OpenAPI 3 / Swagger 2 (YAML or JSON) or OData EDMX file")
+    Path | None, typer.Option("--spec", help="OpenAPI 3 / Swagger 2 (YAML or JSON) or OData EDMX file")
+]
+DocsOption = Annotated[
+    Path | None,
+    typer.Option("--docs", help="API documentation (Markdown, HTML or text; a file or a folder), read by the AI "
+                 "assistant: every operation cites its passage"),
 ]
 NameOption = Annotated[str | None, typer.Option("--name", help="SDK name (default: from the spec's title)")]
 BaseUrlOption = Annotated[
@@ -131,14 +136,29 @@ def _print_version(info: SdkVersionInfo) -> None:
 def build(
     tenant: str,
     *,
-    spec: SpecOption,
+    spec: SpecOption = None,
+    docs: DocsOption = None,
     name: NameOption = None,
     base_url: BaseUrlOption = None,
     header: HeaderOption = None,
     auth: AuthOption = None,
     as_json: bool = JSON,
 ) -> None:
-    """Build an SDK from a spec, test it in the sandbox and register it as the next version."""
+    """Build an SDK from a spec (or, with the AI assistant, from plain documentation), test it in the sandbox
+    and register it as the next version (TESTING, or FAILED with the test results)."""
+    if (spec is None) == (docs is None):
+        raise InvalidInputError(
+            "give exactly one of --spec FILE (OpenAPI, Swagger or EDMX) or --docs FILE_OR_FOLDER (documentation "
+            f"read by the AI assistant), e.g. `erp sdk build {tenant} --spec erp.openapi.yaml`"
+        )
+    if docs is not None:
+        from erp_platform.cli._assistant import build_from_docs
+
+        info = build_from_docs(tenant, docs, name=name, base_url=base_url, as_json=as_json)
+        if info.status == "FAILED":
+            raise typer.Exit(1)
+        return
+    assert spec is not None
     headers = _headers(header or [])
     with platform() as plat:
         info = _service(plat).build(

@@ -3,7 +3,8 @@
 Scope ids: tenant ``<slug>``; workflow ``<slug>/<workflow_id>``; sdk ``<slug>/<sdk_name>`` (every
 version) or ``<slug>/<sdk_name>@<version>``. Flag types: ``pause`` (hold: steps wait, new runs are
 refused), ``block`` (refuse and fail), ``rate_limit`` (lower the tenant's request rate: ``value`` holds
-``{"max_api_calls_per_minute": N}``).
+``{"max_api_calls_per_minute": N}``), ``ai_off`` (global or tenant: the AI assistant sends nothing to its
+provider; its offline functions keep working; runs are not affected).
 """
 
 from __future__ import annotations
@@ -104,6 +105,11 @@ class ControlFlags:
         scope_id = validate_scope(scope, scope_id)
         if flag_type not in FLAG_TYPES:
             raise InvalidInputError(f"unknown flag type {flag_type!r}: use one of {', '.join(FLAG_TYPES)}")
+        if flag_type == "ai_off" and scope not in ("global", "tenant"):
+            raise InvalidInputError(
+                "an ai_off flag turns the AI assistant off globally or for one tenant: use --scope global or "
+                "--scope tenant --id <tenant slug>"
+            )
         if not reason.strip():
             raise InvalidInputError(
                 "a flag needs --reason: say why, so other operators know when to clear it"

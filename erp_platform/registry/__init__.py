@@ -1,5 +1,11 @@
 """The control-plane registry: models of ``erp_control``, migrations and the audit log."""
 
+from erp_platform.registry._assistant_models import (
+    AssistantConversation,
+    AssistantDraft,
+    AssistantMessage,
+    AssistantPreference,
+)
 from erp_platform.registry._audit import current_actor, record_audit
 from erp_platform.registry._migrate import current_revision, head_revision, migrate
 from erp_platform.registry._models import (
@@ -32,6 +38,10 @@ __all__ = [
     "SDK_STATUSES",
     "TIERS",
     "WORKFLOW_STATUSES",
+    "AssistantConversation",
+    "AssistantDraft",
+    "AssistantMessage",
+    "AssistantPreference",
     "AuditEntry",
     "Base",
     "ExtractCheckpoint",

@@ -35,7 +35,7 @@ TENANT_STATUSES = ("active", "suspended", "deleted")
 SDK_STATUSES = ("TESTING", "ACTIVE", "REVOKED", "FAILED")
 WORKFLOW_STATUSES = ("DRAFT", "ACTIVE", "DEPRECATED", "RETIRED")
 FLAG_SCOPES = ("global", "tenant", "workflow", "sdk")
-FLAG_TYPES = ("pause", "block", "rate_limit")
+FLAG_TYPES = ("pause", "block", "rate_limit", "ai_off")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -79,7 +79,7 @@ def test_flags_set_list_clear_and_their_effect(queue: QueueStack, erp: ErpCli, e
     (["--scope", "workflow", "--id", "qa_std", "--type", "pause"],
      "scope workflow needs --id of the form <tenant slug>/<workflow id> (received 'qa_std')"),
     (["--scope", "tenant", "--id", "qa_std", "--type", "freeze"],
-     "unknown flag type 'freeze': use one of pause, block, rate_limit"),
+     "unknown flag type 'freeze': use one of pause, block, rate_limit, ai_off"),
     (["--scope", "tenant", "--id", "qa_std", "--type", "rate_limit"],
      "a rate_limit flag needs --limit N (max API calls per minute)"),
     (["--scope", "tenant", "--id", "qa_std", "--type", "pause", "--limit", "5"],

@@ -1,0 +1,133 @@
+"""Compile a draft to Dagster definitions in-process, exactly as the tenant's code location will.
+
+Nothing is registered or started: the assets, checks, job, schedules and sensors are built by the
+platform's own compiler and resolved by Dagster (so a graph Dagster would refuse is refused here), then
+summarised for people and for the model.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Engine, select
+
+from erp_platform._errors import NotFoundError
+from erp_platform.orchestration._artifacts import CompiledInputs, SdkArtifact
+from erp_platform.orchestration._compile import compile_workflow
+from erp_platform.orchestration._io_manager import ErpIOManager
+from erp_platform.registry import SdkVersion
+from erp_platform.tenancy import TenantInfo
+from erp_platform.transforms import MappingSpec
+from erp_platform.workflows import (
+    ExtractActivity,
+    LoadActivity,
+    MappingRegistry,
+    WorkflowDefinition,
+    WorkflowRecord,
+    content_hash,
+    registry_catalog_factory,
+    resolve_sdk_version,
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AssetNode(_Frozen):
+    key: str
+    activity: str
+    kind: str
+    deps: tuple[str, ...] = ()
+    checks: tuple[str, ...] = ()
+
+
+class ScheduleView(_Frozen):
+    name: str
+    cron: str
+    timezone: str
+
+
+class SensorView(_Frozen):
+    name: str
+    interval_seconds: int
+    description: str = ""
+
+
+class CompiledDraft(_Frozen):
+    """What the draft becomes in Dagster: its asset graph, job, schedules and sensors."""
+
+    assets: tuple[AssetNode, ...]
+    job: str
+    schedules: tuple[ScheduleView, ...] = ()
+    sensors: tuple[SensorView, ...] = ()
+
+
+def _sdk_artifact(engine: Engine, tenant: TenantInfo, name: str, version: int) -> SdkArtifact:
+    t = SdkVersion.__table__
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(t.c.name, t.c.version, t.c.status, t.c.wasm_hash, t.c.sdk_spec)
+            .where(t.c.tenant_id == tenant.id, t.c.name == name, t.c.version == version)
+        ).first()
+    if row is None:
+        raise NotFoundError(f"SDK {name} v{version} of tenant {tenant.slug!r} does not exist")
+    return SdkArtifact(name=row.name, version=row.version, status=row.status, wasm_hash=row.wasm_hash,
+                       spec=dict(row.sdk_spec or {}))
+
+
+def draft_inputs(engine: Engine, tenant: TenantInfo, definition: WorkflowDefinition, version: int) -> CompiledInputs:
+    """The compiler's inputs for a draft that would be ``version`` (SDKs and mappings resolved like a run's)."""
+    catalog = registry_catalog_factory(engine)(tenant.slug)
+    mappings_source = MappingRegistry(engine).source(tenant.slug)
+    sdks: dict[str, SdkArtifact] = {}
+    mappings: dict[str, MappingSpec] = {}
+    for activity in definition.activities:
+        if isinstance(activity, ExtractActivity) and activity.config.sdk not in sdks:
+            info = resolve_sdk_version(catalog, activity.config.sdk, definition.compatibility.required_sdk_version)
+            if info is None:
+                raise NotFoundError(f"SDK {activity.config.sdk!r} has no usable version for tenant {tenant.slug!r}")
+            sdks[info.name] = _sdk_artifact(engine, tenant, info.name, info.version)
+        elif isinstance(activity, LoadActivity):
+            if activity.config.mapping is not None:
+                mappings[activity.id] = activity.config.mapping
+            elif activity.config.mapping_ref is not None:
+                resolved = mappings_source.resolve(activity.config.mapping_ref)
+                if resolved is None:
+                    raise NotFoundError(f"mapping {activity.config.mapping_ref!r} does not exist")
+                mappings[activity.id] = resolved.spec
+    now = datetime.now(UTC)
+    record = WorkflowRecord(id=0, tenant=tenant.slug, workflow_id=definition.id, version=version,
+                            content_hash=content_hash(definition), status="DRAFT", created_by="assistant",
+                            created_at=now)
+    return CompiledInputs(tenant, record, definition, sdks, mappings)
+
+
+def compile_draft(inputs: CompiledInputs) -> CompiledDraft:
+    """Compile with the platform's compiler and resolve the result with Dagster.
+
+    Raises:
+        dagster errors (DagsterInvalidDefinitionError, ...): Dagster refuses the graph.
+    """
+    compiled = compile_workflow(inputs)
+    defs = dg.Definitions(assets=compiled.assets, jobs=compiled.jobs, schedules=compiled.schedules,
+                          sensors=compiled.sensors, resources={"io_manager": ErpIOManager(tenant=inputs.tenant.slug)})
+    repo = defs.get_repository_def()
+    repo.get_job(inputs.record.workflow_id)  # resolves the asset job: fails like the code location would
+    nodes: list[AssetNode] = []
+    for asset in compiled.assets:
+        key = asset.key
+        nodes.append(AssetNode(
+            key="/".join(key.path),
+            activity=key.path[-1],
+            kind=",".join(sorted(next(iter(asset.specs)).kinds)),
+            deps=tuple(sorted("/".join(d.path) for d in asset.dependency_keys if d != key)),
+            checks=tuple(sorted(c.name for c in asset.check_specs)),
+        ))
+    schedules = tuple(ScheduleView(name=s.name, cron=str(s.cron_schedule), timezone=s.execution_timezone or "UTC")
+                      for s in compiled.schedules)
+    sensors = tuple(SensorView(name=s.name, interval_seconds=int(s.minimum_interval_seconds or 30),
+                               description=s.description or "") for s in compiled.sensors)
+    return CompiledDraft(assets=tuple(nodes), job=inputs.record.workflow_id, schedules=schedules, sensors=sensors)
