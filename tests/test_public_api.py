@@ -108,6 +108,8 @@ PUBLIC = {
         "DemoTenant",
         "TenantResult",
         "run_demo",
+        "sdk_headers",
+        "workflow_params",
         "workflow_text",
     ],
 }

@@ -6,7 +6,10 @@ from erp_platform.demo._demo import (
     DemoTenant,
     TenantResult,
     run_demo,
+    sdk_headers,
+    workflow_params,
     workflow_text,
 )
 
-__all__ = ["DEMO_TENANTS", "DemoSummary", "DemoTenant", "TenantResult", "run_demo", "workflow_text"]
+__all__ = ["DEMO_TENANTS", "DemoSummary", "DemoTenant", "TenantResult", "run_demo", "sdk_headers",
+           "workflow_params", "workflow_text"]

@@ -35,6 +35,7 @@ DEMO_TENANTS = (
     DemoTenant("globex", "enterprise", "Globex Corporation", "globex", "tok-globex"),
 )
 SDK_NAME = "mock_erp"
+SPEC_FILENAME = "mock_erp.openapi.json"
 WORKFLOW_ID = "sales_sync"
 TABLES = ("customers", "sales_orders")
 
@@ -79,15 +80,26 @@ class DemoSummary:
         }
 
 
-def workflow_text(tenant: DemoTenant) -> str:
-    template = resources.files("erp_platform.demo").joinpath("sales_sync.yaml").read_text()
-    return template.replace("{erp_tenant}", tenant.erp_code)
+def workflow_text() -> str:
+    """The ``sales_sync`` workflow for the mock ERP (its ``erp_tenant`` parameter: the company code)."""
+    return resources.files("erp_platform.demo").joinpath("sales_sync.yaml").read_text()
+
+
+def workflow_params(tenant: DemoTenant) -> dict[str, str]:
+    """The values ``sales_sync`` is applied with for ``tenant`` (``--param erp_tenant=...``)."""
+    return {"erp_tenant": tenant.erp_code}
+
+
+def sdk_headers(tenant: DemoTenant) -> dict[str, str]:
+    """The constant headers the demo SDK sends: the mock ERP's company header (``--header``)."""
+    return {"X-ERP-Tenant": tenant.erp_code}
 
 
 def prepare_tenant(plat: Platform, tenant: DemoTenant, mock_url: str, spec: bytes) -> TenantResult:
     """Onboard the tenant (idempotently) with credentials, egress exception, SDK and workflow."""
     from erp_platform.sdks import SdkService
     from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
+    from sdk_builder import load_spec
 
     result = TenantResult(slug=tenant.slug, tier=tenant.tier)
     try:
@@ -99,16 +111,16 @@ def prepare_tenant(plat: Platform, tenant: DemoTenant, mock_url: str, spec: byte
     except NotFoundError:
         plat.tenants.create(tenant.slug, tenant.tier, name=tenant.name)
     plat.credentials.set(tenant.slug, "token", tenant.token)
-    plat.credentials.set(tenant.slug, "x_erp_tenant", tenant.erp_code)
     host_port = mock_url.split("://", 1)[1].rstrip("/")
     plat.tenants.allow_private_egress(tenant.slug, host_port)
 
     sdks = SdkService.from_platform(plat)
+    headers = sdk_headers(tenant)
+    wanted = load_spec(spec, filename=SPEC_FILENAME, name=SDK_NAME, headers=headers).spec.spec_hash
     existing = [s for s in sdks.list(tenant.slug) if s.name == SDK_NAME and s.status == "ACTIVE"]
-    wanted = mock_url.rstrip("/") + "/"
-    current = next((s for s in reversed(existing) if s.base_url == wanted), None)
+    current = next((s for s in reversed(existing) if s.spec_hash == wanted), None)
     if current is None:
-        built = sdks.build(tenant.slug, spec, filename="mock_erp.openapi.json", name=SDK_NAME)
+        built = sdks.build(tenant.slug, spec, filename=SPEC_FILENAME, name=SDK_NAME, headers=headers)
         if built.status != "TESTING":
             raise ErpPlatformError(
                 f"the demo SDK for {tenant.slug} failed its sandbox tests: {built.test_results}"
@@ -117,7 +129,7 @@ def prepare_tenant(plat: Platform, tenant: DemoTenant, mock_url: str, spec: byte
     result.sdk_version = current.version
 
     registry = WorkflowRegistry(plat.engine, registry_catalog_factory(plat.engine))
-    record, _ = registry.apply(tenant.slug, workflow_text(tenant), "sales_sync.yaml")
+    record, _ = registry.apply(tenant.slug, workflow_text(), "sales_sync.yaml", workflow_params(tenant))
     if record.status != "ACTIVE":
         record = registry.activate(tenant.slug, record.workflow_id, record.version)
     result.workflow_version = record.version

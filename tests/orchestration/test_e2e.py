@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from erp_platform.demo import DemoTenant, workflow_text
+from erp_platform.demo import workflow_text
 from tests.support.stack import Stack
 
 TENANT = "e2e_acme"
@@ -16,9 +16,7 @@ TENANT = "e2e_acme"
 @pytest.fixture(scope="module")
 def synced(stack: Stack) -> Stack:
     stack.onboard(TENANT, "standard", erp_code="acme", token="tok-acme")
-    record = stack.apply_workflow(
-        TENANT, workflow_text(DemoTenant(TENANT, "standard", "E2E", "acme", "tok-acme"))
-    )
+    record = stack.apply_workflow(TENANT, workflow_text(), params={"erp_tenant": "acme"})
     assert record.status == "ACTIVE"
     run_id, status = stack.run(TENANT, "sales_sync")
     assert status == "SUCCESS", run_id
