@@ -47,7 +47,7 @@ def _start(pgdata: Path) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+            server = pgserver.get_server(pgdata, cleanup_mode=None)
     except Exception as exc:
         raise ConfigurationError(
             f"could not start the embedded PostgreSQL server in {pgdata}: {exc}; check that the folder is "

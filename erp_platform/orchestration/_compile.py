@@ -48,7 +48,9 @@ class CompiledWorkflow:
 
 
 def asset_key(tenant: str, workflow: str, activity: str) -> dg.AssetKey:
-    return dg.AssetKey([tenant, workflow, activity])
+    """``[tenant, workflow, <tenant>__activity]``: the last part names the tenant too, because Dagster's
+    global lineage labels each asset by its last part (``acme__customers`` beside ``globex__customers``)."""
+    return dg.AssetKey([tenant, workflow, f"{tenant}__{activity}"])
 
 
 def run_tags(inputs: CompiledInputs) -> dict[str, str]:

@@ -187,6 +187,18 @@ class DevStack:
                 continue
             _terminate(proc.popen, grace=15 if name == "forkserver" else 10)
         self._code_servers.clear()
+        if "daemon" in self._procs and self.dagster_env:
+            self._forget_heartbeats()
+
+    def _forget_heartbeats(self) -> None:
+        """The daemon is gone: drop its heartbeats so health checks say so now, not once they go stale."""
+        from erp_platform.queue import open_instance
+
+        try:
+            with open_instance(self.platform, self.dagster_env) as instance:
+                instance.wipe_daemon_heartbeats()
+        except Exception as exc:  # the database may be gone too; stale heartbeats then age out
+            _log.warning("could not clear the daemon's heartbeats: %s", exc)
 
     def supervise(self, *, interval: float = 2.0, stop_after: float | None = None) -> None:
         """Keep code locations in step with the registry and restart dead processes until interrupted."""

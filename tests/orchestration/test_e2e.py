@@ -148,7 +148,7 @@ def test_ui_lists_tenant_code_locations_and_the_asset_graph(synced: Stack) -> No
         {"loc": f"tenant_{TENANT}"},
     )["repositoryOrError"]
     nodes = {"/".join(n["assetKey"]["path"]): n for n in assets["assetNodes"]}
-    prefix = f"{TENANT}/sales_sync/"
+    prefix = f"{TENANT}/sales_sync/{TENANT}__"
     assert set(nodes) == {
         prefix + a for a in ("customers", "orders", "orders_enriched", "load_customers", "load_orders")
     }
