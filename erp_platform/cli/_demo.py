@@ -22,6 +22,9 @@ def _print_summary(summary: Any) -> None:
         console.print("  steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in t.steps.items()))
         if t.failure:
             console.print(f"  [red]failed: {t.failure}[/red]")
+    counts = summary.runs_by_trigger()
+    console.print(f"runs started while the demo ran: {sum(counts.values())} ("
+                  + ", ".join(f"{trigger} {n}" for trigger, n in counts.items()) + ")")
     console.print(f"mock ERP {summary.mock_erp_url} ({summary.rows_per_entity:,} customers and orders per "
                   f"tenant); set-up {summary.setup_seconds:.1f} s, total {summary.total_seconds:.1f} s")
 

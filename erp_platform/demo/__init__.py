@@ -2,6 +2,7 @@
 
 from erp_platform.demo._demo import (
     DEMO_TENANTS,
+    DemoRun,
     DemoSummary,
     DemoTenant,
     TenantResult,
@@ -11,5 +12,5 @@ from erp_platform.demo._demo import (
     workflow_text,
 )
 
-__all__ = ["DEMO_TENANTS", "DemoSummary", "DemoTenant", "TenantResult", "run_demo", "sdk_headers",
+__all__ = ["DEMO_TENANTS", "DemoRun", "DemoSummary", "DemoTenant", "TenantResult", "run_demo", "sdk_headers",
            "workflow_params", "workflow_text"]

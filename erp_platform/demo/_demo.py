@@ -56,6 +56,16 @@ class TenantResult:
 
 
 @dataclass
+class DemoRun:
+    """A run of a demo tenant that started while the demo ran, and what started it."""
+
+    tenant: str
+    run_id: str
+    trigger: str  # demo, sensor <name>, schedule <name> or other
+    status: str
+
+
+@dataclass
 class DemoSummary:
     mock_erp_url: str
     rows_per_entity: int
@@ -63,6 +73,14 @@ class DemoSummary:
     tenants: list[TenantResult]
     setup_seconds: float
     total_seconds: float
+    runs: list[DemoRun] = field(default_factory=list)
+
+    def runs_by_trigger(self) -> dict[str, int]:
+        """Every run the demo caused, counted by what started it (the demo itself, sensors, schedules)."""
+        counts: dict[str, int] = {}
+        for run in self.runs:
+            counts[run.trigger] = counts.get(run.trigger, 0) + 1
+        return dict(sorted(counts.items()))
 
     @property
     def ok(self) -> bool:
@@ -77,6 +95,8 @@ class DemoSummary:
             "setup_seconds": round(self.setup_seconds, 2),
             "total_seconds": round(self.total_seconds, 2),
             "tenants": [t.__dict__ for t in self.tenants],
+            "runs": [r.__dict__ for r in self.runs],
+            "runs_by_trigger": self.runs_by_trigger(),
         }
 
 
@@ -183,6 +203,31 @@ def run_timings(instance: Any, run_id: str) -> tuple[float, float, dict[str, flo
     return round(queue, 3), round(duration, 3), steps
 
 
+def runs_since(instance: Any, slugs: list[str], since: float) -> list[DemoRun]:
+    """Runs of ``slugs`` created at or after ``since`` (a Unix time), oldest first, with their trigger."""
+    from datetime import UTC, datetime
+
+    from dagster import RunsFilter
+
+    found: list[DemoRun] = []
+    for slug in slugs:
+        records = instance.get_run_records(
+            RunsFilter(tags={"erp/tenant": slug}, created_after=datetime.fromtimestamp(since, UTC))
+        )
+        for record in sorted(records, key=lambda r: r.create_timestamp):
+            tags = record.dagster_run.tags
+            if tags.get("erp/trigger") == "demo":
+                trigger = "demo"
+            elif "dagster/sensor_name" in tags:
+                trigger = f"sensor {tags['dagster/sensor_name']}"
+            elif "dagster/schedule_name" in tags:
+                trigger = f"schedule {tags['dagster/schedule_name']}"
+            else:
+                trigger = "other"
+            found.append(DemoRun(slug, record.dagster_run.run_id, trigger, record.dagster_run.status.value))
+    return found
+
+
 def run_demo(
     plat: Platform, *, rows: int, ui: bool, port: int, mock_port: int, on_ready: Any = None
 ) -> DemoSummary:
@@ -200,6 +245,7 @@ def run_demo(
     with MockErpProcess(MockErpConfig(rows=rows, seed=42), port=mock_port) as mock:
         spec = httpx.get(f"{mock.base_url}/openapi.json", timeout=30).content
         results = [prepare_tenant(plat, tenant, mock.base_url, spec) for tenant in DEMO_TENANTS]
+        started = time.time() - 1.0  # runs created from here on (the daemon's sensors start with the stack)
         with (
             DevStack(plat, port=port, webserver=ui) as stack,
             open_instance(plat, stack.dagster_env) as instance,
@@ -226,6 +272,7 @@ def run_demo(
                 tenants=results,
                 setup_seconds=setup,
                 total_seconds=time.monotonic() - t0,
+                runs=runs_since(instance, [t.slug for t in DEMO_TENANTS], started),
             )
             if on_ready is not None:
                 on_ready(summary, stack)

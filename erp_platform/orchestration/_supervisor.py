@@ -1,9 +1,10 @@
 """``erp dev``: the fork server, one code server per tenant, the Dagster daemon and webserver, supervised.
 
 The supervisor keeps the tenant code locations in step with the registry: a tenant whose ACTIVE
-artifacts change gets a fresh code server (the webserver notices the new server id and reloads that
-location only); a new or removed tenant rewrites ``workspace.yaml`` and reloads the workspace. One
-tenant's change never restarts another tenant's code server.
+artifacts (or hand-written code files, ``$ERP_HOME/code/<tenant>``) change gets a fresh code server (the
+webserver notices the new server id and reloads that location only); a new or removed tenant rewrites
+``workspace.yaml`` and reloads the workspace. One tenant's change never restarts another tenant's code
+server.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,6 +29,7 @@ from erp_platform.orchestration._dagster_home import (
     prepare_dagster_home,
 )
 from erp_platform.orchestration._forkclient import ForkServerUnavailable, call
+from erp_platform.orchestration._tenant_code import tenant_code_digest
 from erp_platform.orchestration._workspace import (
     TenantLocation,
     code_server_socket,
@@ -238,7 +240,10 @@ class DevStack:
     # -- code locations ------------------------------------------------------------------------------
     def sync_locations(self, *, initial: bool = False) -> list[str]:
         """Start, restart or stop tenant code servers to match the registry; returns changed slugs."""
-        wanted = {loc.slug: loc for loc in tenant_locations(self.platform.engine)}
+        wanted = {
+            loc.slug: replace(loc, fingerprint=loc.fingerprint + tenant_code_digest(self.home, loc.slug))
+            for loc in tenant_locations(self.platform.engine)
+        }
         changed: list[str] = []
         for slug in sorted(set(self._code_servers) - set(wanted)):
             self._stop_code_server(slug)
@@ -254,7 +259,23 @@ class DevStack:
         content = render_workspace(sorted(wanted), mode="grpc", run_dir=self.run_dir)
         if write_workspace(self.workspace_path, content) and not initial:
             self._reload_workspace()
+        elif not initial:
+            for slug in changed:
+                self._reload_location(slug)
         return changed
+
+    def _reload_location(self, slug: str) -> None:
+        """A tenant's code server restarted: have the UI load its new definitions now."""
+        if not self.webserver:
+            return
+        import httpx
+
+        query = "mutation($name: String!) { reloadRepositoryLocation(repositoryLocationName: $name) { __typename } }"
+        try:
+            httpx.post(f"{self.url}/graphql", json={"query": query, "variables": {"name": location_name(slug)}},
+                       timeout=60)
+        except httpx.HTTPError as exc:
+            _log.warning("reloading code location %s in the UI failed: %s", location_name(slug), exc)
 
     def _start_code_server(self, loc: TenantLocation, timeout: float = 120.0) -> None:
         sock = code_server_socket(self.run_dir, loc.slug)
