@@ -55,7 +55,7 @@ def test_the_block_is_found_and_marks_its_long_running_commands() -> None:
     steps = using_it_block(README.read_text())
     assert tuple(s.command for s in steps[:2]) == SETUP
     assert [(s.command, s.ready) for s in steps if s.ready] == [
-        ("erp mock-erp", "listening on"), ("erp dev", "Dagster UI")]
+        ("erp mock-erp --port 8900", "listening on"), ("erp dev", "Dagster UI")]
     assert steps[-1].command == "erp stop"
 
 
@@ -135,6 +135,10 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        from erp_platform.db import stop_embedded_server
+
+        stopped_here = stop_embedded_server(workdir / ".erp")  # only when a step failed before `erp stop`
+    assert not stopped_here
     time.sleep(1)
     assert not [pid for pid in started if alive(pid)]
     assert not any(listening(port) for port in ports.values())

@@ -174,7 +174,20 @@ def run_failure_message(instance: DagsterInstance, run_id: str) -> str:
         ):
             error = getattr(event.event_specific_data, "error", None)
             if error is not None:
-                return f"{event.step_key or 'run'}: {error.message.strip()}"
+                return f"{event.step_key or 'run'}: {_user_error(error)}"
         if event.event_type == DagsterEventType.RUN_FAILURE and record.user_message:
             return record.user_message
     return "no failure recorded"
+
+
+def _user_error(error: Any) -> str:
+    """The error's message; for an exception raised by user code (which Dagster wraps in
+    DagsterExecutionStepExecutionError) the original exception's, without its module path."""
+    if error.cls_name != "DagsterExecutionStepExecutionError" or error.cause is None:
+        return str(error.message).strip()
+    root = error.cause
+    while root.cause is not None:
+        root = root.cause
+    text = str(root.message).strip()
+    head, sep, rest = text.partition(": ")
+    return f"{root.cls_name}: {rest}" if sep and head.endswith(root.cls_name) else text

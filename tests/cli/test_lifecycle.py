@@ -95,7 +95,8 @@ def test_erp_dev_stops_cleanly_from_anywhere(cli: ErpCli, tmp_path: Path, how: s
         wait_for(lambda: "Dagster UI: " in log.read_text() or dev.poll() is not None, "erp dev to start")
         assert dev.poll() is None, log.read_text()
         assert f"Dagster UI: http://127.0.0.1:{ui_port}" in log.read_text()
-        wait_for(lambda: cli("health").code == 0, "fresh daemon heartbeats")
+        if how == "kill -TERM":  # once is enough: the heartbeats are fresh while it runs, cleared when it stops
+            wait_for(lambda: cli("health").code == 0, "fresh daemon heartbeats")
         started = descendants(dev.pid)
         assert len(started) >= 3  # fork server, daemon, webserver (and their children)
         assert listening(ui_port) and listening(metrics_port)

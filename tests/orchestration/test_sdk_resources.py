@@ -198,7 +198,11 @@ def test_a_hand_written_asset_cannot_reach_another_tenants_sdk(tenants: Stack) -
         run_id = materialize(tenants, A, [A, "reports", f"{A}__globex_customers"])
         assert wait_for_run(tenants.instance, run_id, timeout=300).value == "FAILURE"
         failure = run_failure_message(tenants.instance, run_id)
-        assert "SDK mock_erp of tenant 'res_globex' cannot be used by tenant 'res_acme''s code" in failure
+        assert failure == (
+            f"{A}__reports__{A}__globex_customers: TenantIsolationError: SDK mock_erp of tenant 'res_globex' "
+            "cannot be used by tenant 'res_acme''s code: each tenant's code location provides its own SDK "
+            "resources; use those"
+        )
         assert requests_of(tenants, run_id) == []  # nothing reached the ERP
     finally:
         (folder / "globex_customers.py").unlink()
@@ -226,7 +230,7 @@ def test_the_resource_refuses_use_outside_a_tenant_run(tenants: Stack) -> None:
          "{path}: asset res_globex/x is outside tenant 'res_acme': every asset key of the tenant's code starts "
          "with its slug, e.g. key=['res_acme', \"reports\", \"res_acme__x\"] or key_prefix=['res_acme']"),
         ("broken.py", "import dagster as dg\n\ndef x(:\n", InvalidInputError,
-         "{path}: importing the tenant's code failed: SyntaxError: invalid syntax ({path}, line 3); fix the "
+         "{path}: importing the tenant's code failed: SyntaxError: invalid syntax (broken.py, line 3); fix the "
          "file (the tenant's code location loads again once it imports)"),
         ("Top-Customers.py", "x = 1\n", InvalidInputError,
          "{path}: a code file's name must be a lowercase Python module name (letters, digits and _, not "
