@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,12 +91,20 @@ def _rows(workdir: Path) -> dict[str, int]:
         }
 
 
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A fresh folder outside pytest's private temp root: run as root, the embedded PostgreSQL runs as its own
+    system user, which must be able to reach the data folder (pytest resets its root to mode 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="erp-readme-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
+def test_the_walkthrough_runs_as_written(tmp_path: Path, workdir: Path) -> None:
     steps = using_it_block(README.read_text())
     assert tuple(s.command for s in steps[:2]) == SETUP
-    workdir = tmp_path / "walkthrough"
-    workdir.mkdir()
     ports = {"mock": free_port(), "ui": free_port(), "metrics": free_port()}
     env = _env(ports)
     background: list[subprocess.Popen[bytes]] = []

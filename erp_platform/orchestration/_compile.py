@@ -161,7 +161,7 @@ def _activity_asset(
     key = asset_key(tenant.slug, record.workflow_id, activity.id)
     common: dict[str, Any] = {
         "key": key,
-        "group_name": record.workflow_id,
+        "group_name": f"{tenant.slug}__{record.workflow_id}",  # group names, like labels, name the tenant
         "description": activity.description or f"{activity.type} activity {activity.id!r}",
         "kinds": {KIND_BY_TYPE[activity.type]},
         "metadata": {

@@ -177,7 +177,7 @@ def test_ui_renders_the_asset_graph_in_headless_chromium(synced: Stack) -> None:
     assert browser, (
         "Debian's chromium is needed for this test: `make test` installs it (apt-get install chromium)"
     )
-    url = f"{synced.dev.url}/locations/tenant_{TENANT}/asset-groups/sales_sync"
+    url = f"{synced.dev.url}/locations/tenant_{TENANT}/asset-groups/{TENANT}__sales_sync"
     out_dir = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
     out_dir.mkdir(parents=True, exist_ok=True)
     shot = out_dir / "tenant_asset_graph.png"
@@ -237,13 +237,16 @@ def _chromium(url: str, *, screenshot: Path | None = None) -> str:
     return dom
 
 
-def test_global_lineage_names_the_tenant_of_each_asset(synced: Stack) -> None:
-    """Dagster labels assets by the last part of their key: it names the tenant."""
+def test_global_lineage_names_the_tenant_of_each_group_and_asset(synced: Stack) -> None:
+    """Dagster labels groups by their name and assets by the last part of their key: both name the tenant.
+    The global lineage shows one group per tenant workflow; a group's page shows its assets."""
     out_dir = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
     out_dir.mkdir(parents=True, exist_ok=True)
-    dom = _chromium(f"{synced.dev.url}/asset-groups", screenshot=out_dir / "global_lineage.png")
+    lineage = _chromium(f"{synced.dev.url}/asset-groups", screenshot=out_dir / "global_lineage.png")
+    assert f"{TENANT}__sales_sync" in lineage
+    group = _chromium(f"{synced.dev.url}/locations/tenant_{TENANT}/asset-groups/{TENANT}__sales_sync")
     for activity in ("customers", "orders", "orders_enriched", "load_customers", "load_orders"):
-        assert f"{TENANT}__{activity}" in dom
+        assert f"{TENANT}__{activity}" in group
 
 
 def test_a_refused_run_shows_its_reason_only(synced: Stack) -> None:

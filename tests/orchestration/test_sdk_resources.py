@@ -46,7 +46,7 @@ import dagster as dg
 from erp_platform.orchestration import ErpSdkResource
 
 
-@dg.asset(key=["{A}", "reports", "{A}__top_customers"], group_name="reports")
+@dg.asset(key=["{A}", "reports", "{A}__top_customers"], group_name="{A}__reports")
 def top_customers(context: dg.AssetExecutionContext, mock_erp: ErpSdkResource) -> dg.MaterializeResult:
     """The five customers with the highest balance, read through the typed SDK facade."""
     page = mock_erp.list_customers(_page_size=100)
@@ -66,7 +66,7 @@ import dagster as dg
 from erp_platform.orchestration import ErpSdkResource
 
 
-@dg.asset(key=["{A}", "reports", "{A}__globex_customers"], group_name="reports")
+@dg.asset(key=["{A}", "reports", "{A}__globex_customers"], group_name="{A}__reports")
 def globex_customers() -> dg.MaterializeResult:
     other = ErpSdkResource(**{{B_FIELDS}})
     page = other.call("list_customers", {{"_page_size": 5}})
