@@ -281,7 +281,7 @@ def test_the_change_sensor_waits_for_the_first_sync(synced: Stack) -> None:
     fresh = "e2e_fresh"
     synced.onboard(fresh, "standard", erp_code="acme", token="tok-acme")
     synced.apply_workflow(fresh, workflow_text(), params={"erp_tenant": "acme"})
-    sensor = build_tenant_definitions(fresh).get_sensor_def("sales_sync__erp_change_1")
+    sensor = build_tenant_definitions(fresh).resolve_sensor_def("sales_sync__erp_change_1")
     with dg.build_sensor_context(instance=synced.instance) as context:
         waiting = sensor.evaluate_tick(context)
     assert waiting.run_requests == []
