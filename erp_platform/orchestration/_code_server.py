@@ -12,8 +12,9 @@ from dagster._core.utils import FuturesAwareThreadPoolExecutor
 from dagster._grpc.server import DagsterApiServer, DagsterGrpcServer
 from dagster._utils.interrupts import setup_interrupt_handlers
 
+from erp_platform.orchestration._process import LOCATION_TENANT_ENV
+
 CODE_LOCATIONS_MODULE = "code_locations.tenants"
-LOCATION_TENANT_ENV = "ERP_LOCATION_TENANT"  # see erp_platform.orchestration._resources
 
 
 def serve_code_location(*, location: str, attribute: str, socket_path: str) -> None:

@@ -29,9 +29,14 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine, select
 
-from erp_platform._errors import ArtifactIntegrityError, BlockedError, PausedError, TenantIsolationError
-from erp_platform.orchestration._code_server import LOCATION_TENANT_ENV
-from erp_platform.orchestration._process import process_platform
+from erp_platform._errors import (
+    ArtifactIntegrityError,
+    BlockedError,
+    ConflictError,
+    PausedError,
+    TenantIsolationError,
+)
+from erp_platform.orchestration._process import LOCATION_TENANT_ENV, process_platform
 from erp_platform.registry import SdkVersion
 from erp_platform.tenancy import TenantInfo
 
@@ -208,7 +213,7 @@ def active_sdks(engine: Engine, tenant: TenantInfo) -> list[ActiveSdk]:
         spec = dict(row.sdk_spec or {})
         key = resource_key(row.name, row.version, newest[row.name])
         if key in found or key in RESERVED_RESOURCE_KEYS:
-            raise ArtifactIntegrityError(
+            raise ConflictError(
                 f"tenant {tenant.slug!r}: SDK {row.name} v{row.version} would be provided as resource {key!r}, "
                 "which is already taken; revoke one of them (`erp sdk revoke`) or build the SDK under another "
                 "name (`erp sdk build --name`)"
