@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from erp_platform.mock_erp import ENTITIES, MockErpConfig, MockErpServer, TenantAuth, build_openapi
+from erp_platform.mock_erp import ENTITIES, MockErpConfig, MockErpServer, TenantAuth, build_openapi, default_tenants
 from erp_platform.mock_erp import expected_records as mock_expected_records
 from erp_platform.sandbox import AuthScheme, EgressPolicy, SdkManifest
 from sdk_builder import Operation, SdkSpec, SourceFormat, load_spec
@@ -83,8 +83,9 @@ def mock_erp_target(manifest: SdkManifest) -> Iterator[MockErpTarget]:
     """Start a mock ERP with fresh credentials and point a copy of ``manifest`` at it.
 
     The loopback address is allowed for this test session only (its egress policy); the tenant's own
-    policy and credentials are not involved. The mock serves the ERP tenant (company) the SDK sends as a
-    constant ``X-ERP-Tenant`` header (``erp sdk build --header X-ERP-Tenant=globex``), else ``acme``.
+    policy and credentials are not involved. The mock serves the company the SDK sends as a constant
+    ``X-ERP-Tenant`` header when it is one of its own (``erp sdk build --header X-ERP-Tenant=globex``), else
+    ``acme``.
     """
     auth = TenantAuth(token=secrets.token_urlsafe(16), api_key=secrets.token_urlsafe(16))
     erp_tenant = _constant_tenant_header(manifest) or MOCK_TENANT
@@ -114,12 +115,9 @@ def mock_erp_target(manifest: SdkManifest) -> Iterator[MockErpTarget]:
 
 
 def _constant_tenant_header(manifest: SdkManifest) -> str | None:
-    """The ERP tenant code of a constant ``X-ERP-Tenant`` header, when it is one the mock can serve."""
+    """The company of a constant ``X-ERP-Tenant`` header when it is one of the mock ERP's (acme, globex);
+    any other company is refused by the mock like by a real ERP, and the tests say so."""
     for header in manifest.required_headers:
-        if header.credential is None and header.value and header.name.lower() == _TENANT_HEADER:
-            try:
-                MockErpConfig(tenants={header.value: TenantAuth(token="t", api_key="k")})  # noqa: S106
-            except ValueError:
-                return None
-            return header.value
+        if header.credential is None and header.name.lower() == _TENANT_HEADER:
+            return header.value if header.value in default_tenants() else None
     return None
