@@ -251,7 +251,7 @@ def main() -> None:
                     args.latency_runs,
                 )
                 event = instance.get_latest_materialization_event(
-                    __import__("dagster").AssetKey(["bench", "bench_sync", "customers"])
+                    __import__("dagster").AssetKey(["bench", "bench_sync", "bench__customers"])
                 )
                 extracted = str(event.asset_materialization.metadata["erp/object_key"].value)
             parquet = plat.objects.path_of(  # type: ignore[attr-defined]

@@ -207,20 +207,20 @@ class EdmxBuilder:
             return AuthConfig(scheme=AuthScheme.BASIC, credential="password", username_credential="username")
         if chosen not in ("", "none"):
             raise SpecError(
-                f"auth_scheme {self.options.auth_scheme!r} is not supported for EDMX documents: pass "
-                "'bearer', 'basic' or 'none'.",
+                f"--auth {self.options.auth_scheme!r} is not supported for EDMX documents: pass "
+                "--auth bearer, --auth basic or --auth none.",
                 filename=self.filename,
             )
         if not chosen:
             self.warnings.append(
                 f"{self.filename}: an EDMX document names no auth scheme; the SDK sends no credentials. "
-                "Pass auth_scheme='basic' or 'bearer' if the service needs them."
+                "Pass --auth basic or --auth bearer if the service needs them."
             )
         return AuthConfig()
 
     def _base_url(self) -> str:
         if self.options.base_url is not None:
-            return normalise_base_url(self.options.base_url, what="base_url", filename=self.filename)
+            return normalise_base_url(self.options.base_url, what="--base-url", filename=self.filename)
         hint = ""
         for link in _descendants(self.root, "link"):
             href = _attr(link, "href") or ""
@@ -228,7 +228,7 @@ class EdmxBuilder:
                 root = urlsplit(href).path[: -len("$metadata")]
                 hint = f" (the service root, e.g. https://<erp-host>{root})"
         raise SpecError(
-            f"an EDMX document has no base URL: pass base_url='https://<erp-host>/<service-root>/'{hint}.",
+            f"an EDMX document has no base URL: pass --base-url https://<erp-host>/<service-root>/{hint}.",
             filename=self.filename,
         )
 

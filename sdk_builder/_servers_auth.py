@@ -18,7 +18,7 @@ def normalise_base_url(url: str, *, what: str, filename: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SpecError(
-            f"{what} {url!r} is not an absolute http(s) URL. Pass base_url='https://<erp-host>/<service-root>'.",
+            f"{what} {url!r} is not an absolute http(s) URL. Pass --base-url https://<erp-host>/<service-root>.",
             filename=filename,
         )
     if parts.username or parts.password or parts.query or parts.fragment:
@@ -60,18 +60,18 @@ def resolve_base_url(
     urls = _server_urls(servers)
     absolute = [u for u in urls if urlsplit(u).scheme in ("http", "https") and urlsplit(u).hostname]
     if override is not None:
-        base = normalise_base_url(override, what="base_url", filename=filename)
+        base = normalise_base_url(override, what="--base-url", filename=filename)
     elif absolute:
         base = normalise_base_url(absolute[0], what="servers[0].url", filename=filename)
     elif urls:
         raise SpecError(
-            f"the spec's server URL {urls[0]!r} is relative and no base_url was given. Pass "
-            f"base_url='https://<erp-host>{urls[0] if urls[0].startswith('/') else '/' + urls[0]}'.",
+            f"the spec's server URL {urls[0]!r} is relative and no --base-url was given. Pass "
+            f"--base-url https://<erp-host>{urls[0] if urls[0].startswith('/') else '/' + urls[0]}.",
             filename=filename,
         )
     else:
         raise SpecError(
-            f"the spec names no server and no base_url was given. Pass base_url='https://<erp-host>/...'{hint}.",
+            f"the spec names no server and no --base-url was given. Pass --base-url https://<erp-host>/...{hint}.",
             filename=filename,
         )
     domains: list[str] = []
@@ -118,7 +118,7 @@ def resolve_auth(
         if chosen not in table:
             available = ", ".join(sorted(table)) or "none"
             raise SpecError(
-                f"auth_scheme {chosen!r} is not a security scheme of the spec (available: {available}).",
+                f"--auth {chosen!r} is not a security scheme of the spec (available: {available}).",
                 filename=filename,
             )
         if chosen not in supported:
@@ -148,6 +148,6 @@ def resolve_auth(
     if len(distinct) > 1:
         warnings.append(
             f"{filename}: the spec offers several auth schemes ({', '.join(order)}); using {order[0]!r}. "
-            "Pass auth_scheme=<name> to choose another."
+            "Pass --auth NAME to choose another."
         )
     return supported[order[0]], tuple(warnings)

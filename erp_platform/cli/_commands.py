@@ -10,6 +10,7 @@ from erp_platform.cli import (
     _dev,  # noqa: F401
     _health,  # noqa: F401
     _init,  # noqa: F401
+    _lifecycle,  # noqa: F401
     _mock_erp,  # noqa: F401
     _ops,  # noqa: F401
     _run,  # noqa: F401

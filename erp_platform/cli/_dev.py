@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from erp_platform.cli._app import app
 from erp_platform.cli._output import console, platform, print_json
 from erp_platform.registry import migrate
-
-
-def install_stop_signals() -> None:
-    """Turn SIGTERM and SIGHUP into KeyboardInterrupt so `finally` blocks stop what we started."""
-    import signal
-
-    def _stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGHUP, _stop)
-
 
 workspace_app = typer.Typer(help="Dagster workspace: one code location per tenant.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
@@ -58,8 +47,8 @@ def workspace_sync(
 
 @app.command("dev")
 def dev(
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(3000, "--port"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address of the Dagster UI"),
+    port: int = typer.Option(3000, "--port", envvar="ERP_DEV_PORT", help="port of the Dagster UI"),
     webserver: bool = typer.Option(True, "--webserver/--no-webserver", help="start the Dagster UI"),
     daemon: bool = typer.Option(True, "--daemon/--no-daemon", help="start the Dagster daemon"),
     workers: bool = typer.Option(
@@ -73,28 +62,59 @@ def dev(
 
     With ERP_PROCESS_MODE=stock, tenants are stock `dagster code-server start` servers over TCP and runs use
     Dagster's DefaultRunLauncher (see the README, "Processes").
+
+    Runs until Ctrl-C, SIGINT or SIGTERM (e.g. `erp stop` from another terminal), then stops everything it
+    started. The embedded PostgreSQL server keeps running if it was already running: `erp stop` stops it.
     """
+    from erp_platform.cli._lifecycle import install_stop_signals
     from erp_platform.cli._output import stops_embedded_database
+    from erp_platform.cli._processes import recorded, update_urls
     from erp_platform.config import load_settings
     from erp_platform.orchestration._supervisor import DevStack
 
     install_stop_signals()
-    with stops_embedded_database(load_settings()), platform(initialised=False) as plat:
-        migrate(plat.engine)
-        stack = DevStack(plat, host=host, port=port, webserver=webserver, daemon=daemon, workers=workers)
-        try:
-            stack.start()
-            if webserver:
-                console.print(f"Dagster UI: {stack.url}   (Ctrl-C stops everything)")
-            console.print(f"logs: {stack.log_dir}")
-            from erp_platform.cli._assistant import assistant_web
+    settings = load_settings()
+    try:
+        with (
+            recorded(settings.resolved_home, "dev", "erp dev") as record,
+            stops_embedded_database(settings),
+            platform(initialised=False) as plat,
+        ):
+            migrate(plat.engine)
+            stack = DevStack(
+                plat, host=host, port=port, webserver=webserver, daemon=daemon, workers=workers
+            )
+            try:
+                stack.start()
+                update_urls(record, _stack_urls(stack))
+                if webserver:
+                    say(f"Dagster UI: {stack.url}   (Ctrl-C stops everything)")
+                if stack.metrics_url:
+                    say(f"metrics and health: {stack.metrics_url}/metrics, {stack.metrics_url}/health")
+                say(f"logs: {stack.log_dir}")
+                from erp_platform.cli._assistant import assistant_web
 
-            with assistant_web(plat, host=host):
-                stack.supervise()
-        except KeyboardInterrupt:
-            console.print("stopping...")
-        finally:
-            stack.stop()
+                with assistant_web(plat, host=host):
+                    stack.supervise()
+            finally:
+                say("stopping: webserver, daemon, code servers, fork server ...")
+                stack.stop()
+    except KeyboardInterrupt:
+        pass
+    say("stopped")
+
+
+def _stack_urls(stack: Any) -> dict[str, str]:
+    urls = {"UI": stack.url} if stack.webserver else {}
+    if stack.metrics_url:
+        urls["metrics"] = f"{stack.metrics_url}/metrics"
+    return urls
+
+
+def say(text: str) -> None:
+    """One line for people, written at once (the console may be a pipe or a log file)."""
+    console.print(text)
+    console.file.flush()
 
 
 @app.command("dagster-env")

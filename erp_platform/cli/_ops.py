@@ -62,19 +62,19 @@ def status(as_json: bool = JSON) -> None:
     print_table(
         f"run queue ({report.running} running of at most {report.max_concurrent_runs}, "
         f"{report.queued} queued)",
-        ["tier", "queued", "running", "run limit", "available slots", "utilisation %", "queue depth",
-         "max queue depth", "queue %"],
-        [[t.tier, t.queued, t.running, t.run_limit, t.available_slots, t.utilisation_percent, t.queued,
-          t.max_queue_depth, t.queue_utilisation_percent] for t in report.tiers],
+        ["tier", "running", "limit", "use %", "queued", "queue limit", "queue %"],
+        [[t.tier, t.running, t.run_limit, t.utilisation_percent, t.queued, t.max_queue_depth,
+          t.queue_utilisation_percent] for t in report.tiers],
+        compact=True,
     )
     print_table(
-        "tenants",
-        ["tenant", "tier", "status", "queued", "running", "run limit", "available slots", "utilisation %",
-         "workflows left", "jobs left this hour", "flags"],
-        [[t.slug, t.tier, t.status, t.queued, t.running, t.run_limit, t.available_slots,
-          t.utilisation_percent, f"{t.workflows_left}/{t.max_concurrent_workflows}",
-          f"{t.jobs_left}/{t.max_jobs_per_hour}",
+        "tenants (running and queued runs; quotas left now)",
+        ["tenant", "tier", "running", "queued", "workflows", "jobs/hour", "flags"],
+        [[t.slug if t.status == "active" else f"{t.slug} ({t.status})", t.tier, f"{t.running}/{t.run_limit}",
+          t.queued,
+          f"{t.workflows_left}/{t.max_concurrent_workflows}", f"{t.jobs_left}/{t.max_jobs_per_hour}",
           "; ".join(t.flags) or "-"] for t in report.tenants],
+        compact=True,
     )
     if report.global_flags:
         console.print("global flags: " + "; ".join(report.global_flags))

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -35,10 +36,13 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=_default))
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    table = Table(title=title, show_lines=False)
+def print_table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *, compact: bool = False
+) -> None:
+    """A table for people; values are wrapped, never cut. ``compact``: no cell borders (narrow terminals)."""
+    table = Table(title=title, show_lines=False, box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD)
     for col in columns:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)

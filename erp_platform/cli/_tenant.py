@@ -35,7 +35,10 @@ def _show(info: TenantInfo, as_json: bool) -> None:
 
 @tenant_app.command("create")
 def create(
-    slug: str = typer.Argument(..., help="tenant slug: ^[a-z][a-z0-9_]{2,39}$"),
+    slug: str = typer.Argument(
+        ..., help="tenant slug: 3 to 40 characters, a lowercase letter first, then lowercase letters, digits or "
+        "underscores (e.g. acme)"
+    ),
     tier: str = typer.Option(..., "--tier", help="free, standard or enterprise"),
     name: str | None = typer.Option(None, "--name", help="display name (default: the slug)"),
     as_json: bool = JSON,

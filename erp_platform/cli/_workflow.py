@@ -39,6 +39,9 @@ app.add_typer(workflow_app, name="workflow")
 app.add_typer(mapping_app, name="mapping")
 
 JSON = typer.Option(False, "--json", help="print the result as JSON")
+PARAM = typer.Option(
+    [], "--param", help="NAME=VALUE for a parameter the definition declares and uses as {NAME} (repeatable)"
+)
 _VERSION_HELP = "default: the ACTIVE version, else the newest"
 _DATE_HELP = "ISO 8601 date or date-time, e.g. 2026-12-31 or 2026-12-31T18:00:00+01:00 (default zone: UTC)"
 
@@ -113,11 +116,12 @@ def _show_workflow(record: WorkflowRecord, as_json: bool, extra: dict[str, Any] 
 
 # -- erp workflow ------------------------------------------------------------------------------------------
 @workflow_app.command("validate")
-def validate(tenant: str, file: Path, as_json: bool = JSON) -> None:
+def validate(tenant: str, file: Path, param: list[str] = PARAM, as_json: bool = JSON) -> None:
     """Check a definition against the tenant's SDKs and mappings without storing anything."""
     data = _read(file)
+    params = _wf().parse_param_options(param)
     with platform() as plat:
-        definition = _registry(plat.engine).validate(tenant, data, str(file))
+        definition = _registry(plat.engine).validate(tenant, data, str(file), params)
     if as_json:
         print_json({"valid": True, "workflow_id": definition.id})
     else:
@@ -125,11 +129,15 @@ def validate(tenant: str, file: Path, as_json: bool = JSON) -> None:
 
 
 @workflow_app.command("apply")
-def apply(tenant: str, file: Path, as_json: bool = JSON) -> None:
-    """Validate a definition file and store it as a new DRAFT version (idempotent for unchanged files)."""
+def apply(tenant: str, file: Path, param: list[str] = PARAM, as_json: bool = JSON) -> None:
+    """Validate a definition file and store it as a new DRAFT version (idempotent for unchanged files).
+
+    A definition that declares parameters gets their values here: --param erp_tenant=acme.
+    """
     data = _read(file)
+    params = _wf().parse_param_options(param)
     with platform() as plat:
-        record, created = _registry(plat.engine).apply(tenant, data, str(file))
+        record, created = _registry(plat.engine).apply(tenant, data, str(file), params)
     _show_workflow(record, as_json, {"created": created})
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import unquote, urlsplit
 
 from erp_platform._errors import ConfigurationError
@@ -24,9 +25,19 @@ def embedded_database_url(home: Path) -> str:
     return f"postgresql://postgres@/{EMBEDDED_DBNAME}?{parts.query}"
 
 
+def _import_pgserver() -> ModuleType:
+    """Import ``pgserver`` without its import-time notice about XDG_RUNTIME_DIR (it falls back to a private
+    folder under /tmp, which is fine: the notice would otherwise print on every command)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        import pgserver
+        import pgserver.utils
+    return pgserver
+
+
 def _start(pgdata: Path) -> str:
     try:
-        import pgserver
+        pgserver = _import_pgserver()
     except ImportError as exc:  # pragma: no cover - pgserver is a runtime dependency
         raise ConfigurationError(
             "ERP_DATABASE_URL is unset and the embedded server package is missing: install pgserver "
@@ -36,7 +47,7 @@ def _start(pgdata: Path) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+            server = pgserver.get_server(pgdata, cleanup_mode=None)
     except Exception as exc:
         raise ConfigurationError(
             f"could not start the embedded PostgreSQL server in {pgdata}: {exc}; check that the folder is "
@@ -61,10 +72,10 @@ def _ensure_database(server_url: str, dbname: str) -> None:
 def embedded_server_pid(home: Path) -> int | None:
     """PID of the embedded server's postmaster when it is running, else None."""
     try:
-        from pgserver.utils import PostmasterInfo
+        utils = _import_pgserver().utils
     except ImportError:  # pragma: no cover
         return None
-    info = PostmasterInfo.read_from_pgdata(home / "pgdata")
+    info = utils.PostmasterInfo.read_from_pgdata(home / "pgdata")
     if info is None or not info.is_running():
         return None
     pid = info.pid

@@ -2,11 +2,15 @@
 
 from erp_platform.demo._demo import (
     DEMO_TENANTS,
+    DemoRun,
     DemoSummary,
     DemoTenant,
     TenantResult,
     run_demo,
+    sdk_headers,
+    workflow_params,
     workflow_text,
 )
 
-__all__ = ["DEMO_TENANTS", "DemoSummary", "DemoTenant", "TenantResult", "run_demo", "workflow_text"]
+__all__ = ["DEMO_TENANTS", "DemoRun", "DemoSummary", "DemoTenant", "TenantResult", "run_demo", "sdk_headers",
+           "workflow_params", "workflow_text"]

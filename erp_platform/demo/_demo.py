@@ -35,6 +35,7 @@ DEMO_TENANTS = (
     DemoTenant("globex", "enterprise", "Globex Corporation", "globex", "tok-globex"),
 )
 SDK_NAME = "mock_erp"
+SPEC_FILENAME = "mock_erp.openapi.json"
 WORKFLOW_ID = "sales_sync"
 TABLES = ("customers", "sales_orders")
 
@@ -55,6 +56,16 @@ class TenantResult:
 
 
 @dataclass
+class DemoRun:
+    """A run of a demo tenant that started while the demo ran, and what started it."""
+
+    tenant: str
+    run_id: str
+    trigger: str  # demo, sensor <name>, schedule <name> or other
+    status: str
+
+
+@dataclass
 class DemoSummary:
     mock_erp_url: str
     rows_per_entity: int
@@ -62,6 +73,14 @@ class DemoSummary:
     tenants: list[TenantResult]
     setup_seconds: float
     total_seconds: float
+    runs: list[DemoRun] = field(default_factory=list)
+
+    def runs_by_trigger(self) -> dict[str, int]:
+        """Every run the demo caused, counted by what started it (the demo itself, sensors, schedules)."""
+        counts: dict[str, int] = {}
+        for run in self.runs:
+            counts[run.trigger] = counts.get(run.trigger, 0) + 1
+        return dict(sorted(counts.items()))
 
     @property
     def ok(self) -> bool:
@@ -76,18 +95,31 @@ class DemoSummary:
             "setup_seconds": round(self.setup_seconds, 2),
             "total_seconds": round(self.total_seconds, 2),
             "tenants": [t.__dict__ for t in self.tenants],
+            "runs": [r.__dict__ for r in self.runs],
+            "runs_by_trigger": self.runs_by_trigger(),
         }
 
 
-def workflow_text(tenant: DemoTenant) -> str:
-    template = resources.files("erp_platform.demo").joinpath("sales_sync.yaml").read_text()
-    return template.replace("{erp_tenant}", tenant.erp_code)
+def workflow_text() -> str:
+    """The ``sales_sync`` workflow for the mock ERP (its ``erp_tenant`` parameter: the company code)."""
+    return resources.files("erp_platform.demo").joinpath("sales_sync.yaml").read_text()
+
+
+def workflow_params(tenant: DemoTenant) -> dict[str, str]:
+    """The values ``sales_sync`` is applied with for ``tenant`` (``--param erp_tenant=...``)."""
+    return {"erp_tenant": tenant.erp_code}
+
+
+def sdk_headers(tenant: DemoTenant) -> dict[str, str]:
+    """The constant headers the demo SDK sends: the mock ERP's company header (``--header``)."""
+    return {"X-ERP-Tenant": tenant.erp_code}
 
 
 def prepare_tenant(plat: Platform, tenant: DemoTenant, mock_url: str, spec: bytes) -> TenantResult:
     """Onboard the tenant (idempotently) with credentials, egress exception, SDK and workflow."""
     from erp_platform.sdks import SdkService
     from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
+    from sdk_builder import load_spec
 
     result = TenantResult(slug=tenant.slug, tier=tenant.tier)
     try:
@@ -99,16 +131,16 @@ def prepare_tenant(plat: Platform, tenant: DemoTenant, mock_url: str, spec: byte
     except NotFoundError:
         plat.tenants.create(tenant.slug, tenant.tier, name=tenant.name)
     plat.credentials.set(tenant.slug, "token", tenant.token)
-    plat.credentials.set(tenant.slug, "x_erp_tenant", tenant.erp_code)
     host_port = mock_url.split("://", 1)[1].rstrip("/")
     plat.tenants.allow_private_egress(tenant.slug, host_port)
 
     sdks = SdkService.from_platform(plat)
+    headers = sdk_headers(tenant)
+    wanted = load_spec(spec, filename=SPEC_FILENAME, name=SDK_NAME, headers=headers).spec.spec_hash
     existing = [s for s in sdks.list(tenant.slug) if s.name == SDK_NAME and s.status == "ACTIVE"]
-    wanted = mock_url.rstrip("/") + "/"
-    current = next((s for s in reversed(existing) if s.base_url == wanted), None)
+    current = next((s for s in reversed(existing) if s.spec_hash == wanted), None)
     if current is None:
-        built = sdks.build(tenant.slug, spec, filename="mock_erp.openapi.json", name=SDK_NAME)
+        built = sdks.build(tenant.slug, spec, filename=SPEC_FILENAME, name=SDK_NAME, headers=headers)
         if built.status != "TESTING":
             raise ErpPlatformError(
                 f"the demo SDK for {tenant.slug} failed its sandbox tests: {built.test_results}"
@@ -117,7 +149,7 @@ def prepare_tenant(plat: Platform, tenant: DemoTenant, mock_url: str, spec: byte
     result.sdk_version = current.version
 
     registry = WorkflowRegistry(plat.engine, registry_catalog_factory(plat.engine))
-    record, _ = registry.apply(tenant.slug, workflow_text(tenant), "sales_sync.yaml")
+    record, _ = registry.apply(tenant.slug, workflow_text(), "sales_sync.yaml", workflow_params(tenant))
     if record.status != "ACTIVE":
         record = registry.activate(tenant.slug, record.workflow_id, record.version)
     result.workflow_version = record.version
@@ -171,6 +203,31 @@ def run_timings(instance: Any, run_id: str) -> tuple[float, float, dict[str, flo
     return round(queue, 3), round(duration, 3), steps
 
 
+def runs_since(instance: Any, slugs: list[str], since: float) -> list[DemoRun]:
+    """Runs of ``slugs`` created at or after ``since`` (a Unix time), oldest first, with their trigger."""
+    from datetime import UTC, datetime
+
+    from dagster import RunsFilter
+
+    found: list[DemoRun] = []
+    for slug in slugs:
+        records = instance.get_run_records(
+            RunsFilter(tags={"erp/tenant": slug}, created_after=datetime.fromtimestamp(since, UTC))
+        )
+        for record in sorted(records, key=lambda r: r.create_timestamp):
+            tags = record.dagster_run.tags
+            if tags.get("erp/trigger") == "demo":
+                trigger = "demo"
+            elif "dagster/sensor_name" in tags:
+                trigger = f"sensor {tags['dagster/sensor_name']}"
+            elif "dagster/schedule_name" in tags:
+                trigger = f"schedule {tags['dagster/schedule_name']}"
+            else:
+                trigger = "other"
+            found.append(DemoRun(slug, record.dagster_run.run_id, trigger, record.dagster_run.status.value))
+    return found
+
+
 def run_demo(
     plat: Platform, *, rows: int, ui: bool, port: int, mock_port: int, on_ready: Any = None
 ) -> DemoSummary:
@@ -188,6 +245,7 @@ def run_demo(
     with MockErpProcess(MockErpConfig(rows=rows, seed=42), port=mock_port) as mock:
         spec = httpx.get(f"{mock.base_url}/openapi.json", timeout=30).content
         results = [prepare_tenant(plat, tenant, mock.base_url, spec) for tenant in DEMO_TENANTS]
+        started = time.time() - 1.0  # runs created from here on (the daemon's sensors start with the stack)
         with (
             DevStack(plat, port=port, webserver=ui) as stack,
             open_instance(plat, stack.dagster_env) as instance,
@@ -213,6 +271,7 @@ def run_demo(
                 tenants=results,
                 setup_seconds=setup,
                 total_seconds=time.monotonic() - t0,
+                runs=runs_since(instance, [t.slug for t in DEMO_TENANTS], started),
             )
             if on_ready is not None:
                 on_ready(summary, stack)

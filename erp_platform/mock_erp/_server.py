@@ -219,11 +219,19 @@ class MockErpServer:
 
 
 def serve_forever(
-    config: MockErpConfig, *, host: str, port: int, announce: Callable[[str], None] = print
+    config: MockErpConfig,
+    *,
+    host: str,
+    port: int,
+    announce: Callable[[str], None] = print,
+    on_listening: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve in the foreground until interrupted (Ctrl-C / SIGTERM)."""
+    """Serve in the foreground until interrupted (Ctrl-C / SIGTERM); ``on_listening(base_url)`` is called
+    once the socket is bound."""
     sock = bind_socket(host, port)
     base_url = public_base_url(host, sock.getsockname()[1])
+    if on_listening is not None:
+        on_listening(base_url)
     app = MockErpApp(MockErpState(config), base_url)
     announce(f"mock ERP listening on {base_url} (rows={config.rows}, seed={config.seed})")
     announce(f"  OpenAPI: {base_url}/openapi.json")

@@ -25,7 +25,8 @@ class ObservabilitySettings(BaseSettings):
     metrics_host: str = Field("127.0.0.1", description="address of the metrics and health endpoint")
     metrics_port: int = Field(9464, ge=0, le=65535, description="port of /metrics and /health (0: any free)")
     daemon_heartbeat_tolerance_seconds: float = Field(
-        120.0, gt=0, description="a daemon whose last heartbeat is older is reported unhealthy"
+        60.0, gt=0,
+        description="a daemon whose last heartbeat is older is reported unhealthy (daemons beat every 30 s)",
     )
 
 
@@ -97,22 +98,33 @@ def _credential_store(platform: Platform) -> str:
 
 
 def _daemon(instance: DagsterInstance, tolerance: float) -> str:
+    """Fresh heartbeats of every required daemon, or what is wrong (missing, stale, reporting errors)."""
     heartbeats = instance.get_daemon_heartbeats()
     required = sorted(instance.get_required_daemon_types())
     now = time.time()
-    problems, fine = [], []
+    missing, stale, errors, fine = [], [], [], []
+    oldest = 0.0
     for daemon_type in required:
         beat = heartbeats.get(daemon_type)
         if beat is None:
-            problems.append(f"{daemon_type}: no heartbeat (is `erp dev` / dagster-daemon running?)")
+            missing.append(daemon_type)
             continue
         age = now - beat.timestamp
         if age > tolerance:
-            problems.append(f"{daemon_type}: last heartbeat {age:.0f} s ago (more than {tolerance:.0f} s)")
+            stale.append(daemon_type)
+            oldest = max(oldest, age)
         elif beat.errors:
-            problems.append(f"{daemon_type}: {beat.errors[0].message.strip()[:200]}")
+            errors.append(f"{daemon_type}: {beat.errors[0].message.strip()[:200]}")
         else:
             fine.append(f"{daemon_type} {age:.0f}s")
+    problems = []
+    if missing:
+        problems.append(f"no heartbeat from {', '.join(missing)}: the Dagster daemon is not running; start "
+                        "the platform with `erp dev`")
+    if stale:
+        problems.append(f"last heartbeat of {', '.join(stale)} {oldest:.0f} s ago (fresh means within "
+                        f"{tolerance:.0f} s): the daemon stopped or hangs; see `erp status` and its log")
+    problems += errors
     if problems:
         raise RuntimeError("; ".join(problems))
     return "heartbeats: " + ", ".join(fine)

@@ -9,11 +9,11 @@ by the activity's retry policy.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import polars as pl
@@ -36,6 +36,9 @@ from erp_platform.transforms import apply_transform, frame_from_records
 from erp_platform.transforms._context import ExecutionContext
 from erp_platform.transforms._spec import MappingSpec
 from erp_platform.workflows import ExtractActivity, LoadActivity, TransformActivity
+
+if TYPE_CHECKING:
+    from erp_platform.sandbox import SdkSession
 
 CURSOR_META = "erp/cursor_max"
 ROOT_RUN_TAG = "dagster/root_run_id"
@@ -103,12 +106,13 @@ def user_code_boundary(step: StepRuntime) -> Iterator[None]:
 
 # -- extract ----------------------------------------------------------------------------------------------
 def run_extract(
-    step: StepRuntime, activity: ExtractActivity, sdk: SdkArtifact
+    step: StepRuntime, activity: ExtractActivity, sdk: SdkArtifact, open_session: Callable[[], SdkSession]
 ) -> tuple[pl.LazyFrame, dict[str, Any]]:
-    """Read the operation page by page, checkpointing after each page so a resumed run continues."""
-    from erp_platform.queue import PostgresRateLimiter
-    from erp_platform.sdks import SdkService
+    """Read the operation page by page, checkpointing after each page so a resumed run continues.
 
+    ``open_session`` opens the SDK in the sandbox (the code location's SDK resource: egress, credentials,
+    rate limits, flags and the request audit trail apply).
+    """
     plat = process_platform()
     cfg = activity.config
     op = sdk.operation(cfg.operation)
@@ -131,12 +135,8 @@ def run_extract(
         params["_since"] = since
     deadline = time.monotonic() + step.timeout_seconds
     if not ckpt.finished:
-        # requests count against the tenant's max_api_calls_per_minute across every process (and any
-        # rate_limit flag on the tenant, this workflow or this SDK)
-        limiter = PostgresRateLimiter(plat.engine, workflow=ident.workflow, sdks=[(sdk.name, sdk.version)])
-        service = SdkService.from_platform(plat, rate_limiter=limiter)
         with (
-            service.open_session(step.tenant.slug, sdk.name, sdk.version, run_id=step.run_id) as session,
+            open_session() as session,
             _PartWriter(step, ckpt, cursor_field, rows_per_part=cfg.checkpoint_rows) as writer,
         ):
             pages_read, next_token = ckpt.pages_done, ckpt.next_token

@@ -12,6 +12,8 @@ from dagster._core.utils import FuturesAwareThreadPoolExecutor
 from dagster._grpc.server import DagsterApiServer, DagsterGrpcServer
 from dagster._utils.interrupts import setup_interrupt_handlers
 
+from erp_platform.orchestration._process import LOCATION_TENANT_ENV
+
 CODE_LOCATIONS_MODULE = "code_locations.tenants"
 
 
@@ -19,6 +21,7 @@ def serve_code_location(*, location: str, attribute: str, socket_path: str) -> N
     """Serve ``code_locations.tenants:<attribute>`` as code location ``location`` until terminated."""
     setup_interrupt_handlers()
     os.environ["ERP_DB_POOLED"] = "0"  # one code server per tenant: hold no idle database connections
+    os.environ[LOCATION_TENANT_ENV] = attribute  # the only tenant whose SDK resources this process may use
     logger = logging.getLogger("dagster.code_server")
     origin = LoadableTargetOrigin(
         executable_path=sys.executable,

@@ -5,7 +5,7 @@ Each activity is an asset keyed ``[tenant, workflow, activity]``; dependencies c
 process (code servers and run workers rebuild it independently).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from erp_platform.orchestration._activities import (
 from erp_platform.orchestration._artifacts import CompiledInputs
 from erp_platform.orchestration._dagster_home import tenant_cap_tag_key, tenant_tag_key
 from erp_platform.orchestration._guard import StepGuard, StepIdentity
+from erp_platform.orchestration._resources import ErpSdkResource
 from erp_platform.tenancy import TIER_POLICIES, Tier
 from erp_platform.workflows import (
     ExtractActivity,
@@ -48,7 +49,9 @@ class CompiledWorkflow:
 
 
 def asset_key(tenant: str, workflow: str, activity: str) -> dg.AssetKey:
-    return dg.AssetKey([tenant, workflow, activity])
+    """``[tenant, workflow, <tenant>__activity]``: the last part names the tenant too, because Dagster's
+    global lineage labels each asset by its last part (``acme__customers`` beside ``globex__customers``)."""
+    return dg.AssetKey([tenant, workflow, f"{tenant}__{activity}"])
 
 
 def run_tags(inputs: CompiledInputs) -> dict[str, str]:
@@ -82,8 +85,14 @@ def _retry(policy: RetryPolicy | None, default: RetryPolicy) -> dg.RetryPolicy |
     )
 
 
-def compile_workflow(inputs: CompiledInputs) -> CompiledWorkflow:
-    """Assets, job, schedules and sensors of one workflow."""
+def compile_workflow(
+    inputs: CompiledInputs, resource_keys: Mapping[tuple[str, int], str] | None = None
+) -> CompiledWorkflow:
+    """Assets, job, schedules and sensors of one workflow.
+
+    Args:
+        resource_keys: the resource key of each ``(sdk, version)`` in the code location (default: the name).
+    """
     tenant, record, definition = inputs.tenant, inputs.record, inputs.definition
     graph, _ = analyse_steps(definition)
     by_id = {a.id: a for a in definition.activities}
@@ -100,7 +109,7 @@ def compile_workflow(inputs: CompiledInputs) -> CompiledWorkflow:
             sdks=sdk_refs,
         )
         upstream = graph.upstream.get(activity_id, ())
-        out.assets.append(_activity_asset(inputs, activity, identity, upstream))
+        out.assets.append(_activity_asset(inputs, activity, identity, upstream, resource_keys or {}))
     keys = [a.key for a in out.assets]
     has_parallel = any(s.parallel_group for s in graph.steps)
     executor = (
@@ -142,13 +151,17 @@ def _max_runtime(definition: Any) -> int:
 
 
 def _activity_asset(
-    inputs: CompiledInputs, activity: Any, identity: StepIdentity, upstream: tuple[str, ...]
+    inputs: CompiledInputs,
+    activity: Any,
+    identity: StepIdentity,
+    upstream: tuple[str, ...],
+    resource_keys: Mapping[tuple[str, int], str],
 ) -> dg.AssetsDefinition:
     tenant, record, definition = inputs.tenant, inputs.record, inputs.definition
     key = asset_key(tenant.slug, record.workflow_id, activity.id)
     common: dict[str, Any] = {
         "key": key,
-        "group_name": record.workflow_id,
+        "group_name": f"{tenant.slug}__{record.workflow_id}",  # group names, like labels, name the tenant
         "description": activity.description or f"{activity.type} activity {activity.id!r}",
         "kinds": {KIND_BY_TYPE[activity.type]},
         "metadata": {
@@ -160,7 +173,9 @@ def _activity_asset(
         "tags": {"erp/activity_type": activity.type},
     }
     if isinstance(activity, ExtractActivity):
-        return _extract_asset(inputs, activity, identity, common)
+        sdk = inputs.sdks[activity.config.sdk]
+        resource = resource_keys.get((sdk.name, sdk.version), sdk.name)
+        return _extract_asset(inputs, activity, identity, common, resource)
     ins = {f"in_{u}": dg.AssetIn(key=asset_key(tenant.slug, record.workflow_id, u)) for u in upstream}
     if isinstance(activity, TransformActivity):
         return _transform_asset(inputs, activity, identity, common, ins)
@@ -178,7 +193,11 @@ def _runtime(
 
 
 def _extract_asset(
-    inputs: CompiledInputs, activity: ExtractActivity, identity: StepIdentity, common: dict[str, Any]
+    inputs: CompiledInputs,
+    activity: ExtractActivity,
+    identity: StepIdentity,
+    common: dict[str, Any],
+    resource: str,
 ) -> dg.AssetsDefinition:
     sdk = inputs.sdks[activity.config.sdk]
     op = sdk.operation(activity.config.operation)
@@ -196,11 +215,15 @@ def _extract_asset(
         )
     meta = {**common.pop("metadata"), "erp/sdk": f"{sdk.name}@{sdk.version}", "erp/operation": op["id"]}
 
-    @dg.asset(**common, metadata=meta, check_specs=checks, pool=f"erp_{inputs.tenant.slug}__{sdk.name}")
+    @dg.asset(**common, metadata=meta, check_specs=checks, pool=f"erp_{inputs.tenant.slug}__{sdk.name}",
+              required_resource_keys={resource})
     def _extract(context: dg.AssetExecutionContext) -> Iterator[Any]:
         step = _runtime(context, inputs, identity, activity.start_to_close_timeout_seconds)
+        erp: ErpSdkResource = getattr(context.resources, resource)
         with user_code_boundary(step):
-            frame, metadata = run_extract(step, activity, sdk)
+            frame, metadata = run_extract(
+                step, activity, sdk, lambda: erp.open_session(run_id=step.run_id, workflow=identity.workflow)
+            )
             results = extract_checks(frame, int(metadata["erp/records"]), keys)
         yield dg.Output(frame, metadata=metadata)
         yield from results

@@ -2,9 +2,10 @@
 
 ``submit_run`` runs in whichever process launches a run (the webserver for the UI, the daemon for
 sensors, schedules and retries, the CLI for ``erp ops run resume``). It admits the run (see
-:mod:`erp_platform.queue`) or raises :class:`~erp_platform.queue.RunRefused`; Dagster then marks the run
-failed with the refusal's message as an engine event, which is what the UI shows. An admitted run gets
-its canonical concurrency tags (tier, tenant cap) before it is queued, so the daemon's tag limits apply.
+:mod:`erp_platform.queue`) or refuses it: the run is marked failed with the refusal's message alone (no
+exception escapes, so the UI shows the reason, not a class name and a stack trace) and tagged with the
+reason; launchers ask :func:`~erp_platform.queue.refusal_of`. An admitted run gets its canonical concurrency
+tags (tier, tenant cap) before it is queued, so the daemon's tag limits apply.
 
 On Kubernetes (``erp deploy render-k8s``) the coordinator is configured with ``tier_run_k8s_config``: every
 admitted run of a tenant gets its tier's ``dagster-k8s/config`` tag (run pod resources), replacing whatever
@@ -96,14 +97,7 @@ class ErpRunCoordinator(QueuedRunCoordinator):
         run = context.dagster_run
         if run.status != DagsterRunStatus.NOT_STARTED:
             return super().submit_run(context)
-        from erp_platform.queue import (
-            REFUSED_TAG,
-            TENANT_TAG,
-            TIER_TAG,
-            RunRefused,
-            SqlRunCounter,
-            run_request,
-        )
+        from erp_platform.queue import RunRefused, SqlRunCounter, report_refusal, run_request
 
         control = self.admission_control()
         try:
@@ -116,11 +110,5 @@ class ErpRunCoordinator(QueuedRunCoordinator):
                 for line in admission.warnings:
                     self._instance.report_engine_event(line, run)
                 return super().submit_run(context)
-        except RunRefused as refused:  # tag the failed run so the UI can filter refusals by reason and tier
-            tags = {REFUSED_TAG: refused.reason.value}
-            if refused.tenant:
-                tags[TENANT_TAG] = refused.tenant
-            if refused.tier:
-                tags[TIER_TAG] = refused.tier
-            self._instance.add_run_tags(run.run_id, tags)
-            raise
+        except RunRefused as refused:
+            return report_refusal(self._instance, run, refused)

@@ -30,8 +30,12 @@ MAX_ATTEMPT_NUMBER = 1000
 
 
 def asset_segment(asset_key: dg.AssetKey) -> str:
-    """``workflow.activity`` from an asset key ``[tenant, workflow, activity]``."""
-    return ".".join(asset_key.path[1:])
+    """``workflow.activity`` from an asset key ``[tenant, workflow, <tenant>__activity]`` (other keys of the
+    tenant: their path after the tenant, joined with dots)."""
+    tenant, *rest = asset_key.path
+    if rest:
+        rest[-1] = rest[-1].removeprefix(f"{tenant}__")
+    return ".".join(rest)
 
 
 def key_for_path(tenant: str, stored: str) -> ObjectKey:

@@ -7,6 +7,7 @@ costs one location load, not one per tenant.
 
 from __future__ import annotations
 
+import difflib
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster import DagsterInstance, DagsterRunStatus
+from sqlalchemy import Engine
 
 from erp_platform._errors import ConflictError, ErpPlatformError, NotFoundError
 from erp_platform.db import validate_slug
@@ -44,6 +46,41 @@ class RunLaunchError(ErpPlatformError):
     """Dagster refused to create or queue the run; the message says why (admission, missing job...)."""
 
 
+class LocationNotReady(ConflictError):
+    """The tenant's code location does not serve the workflow (yet): no code server, or not reloaded."""
+
+    transient = True
+
+
+def require_active_workflow(engine: Engine, tenant: str, workflow: str) -> None:
+    """Refuse, saying what exists instead, unless ``tenant`` exists and has an ACTIVE ``workflow``.
+
+    Raises:
+        NotFoundError: no such tenant, no such workflow, or no ACTIVE version of it.
+    """
+    from erp_platform.tenancy import TenantService
+    from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
+
+    TenantService(engine).get(tenant)
+    records = WorkflowRegistry(engine, registry_catalog_factory(engine)).list(tenant)
+    mine = [r for r in records if r.workflow_id == workflow]
+    if not mine:
+        names = sorted({r.workflow_id for r in records})
+        close = difflib.get_close_matches(workflow, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = f"its workflows: {', '.join(names)}" if names else "it has no workflows yet"
+        raise NotFoundError(
+            f"tenant {tenant!r} has no workflow {workflow!r}{hint}; {known}; see `erp workflow list {tenant}`"
+        )
+    if not any(r.status == "ACTIVE" for r in mine):
+        versions = ", ".join(f"v{r.version} {r.status}" for r in mine)
+        newest = max(r.version for r in mine)
+        raise NotFoundError(
+            f"workflow {workflow!r} of tenant {tenant!r} has no ACTIVE version ({versions}); activate one with "
+            f"`erp workflow activate {tenant} {workflow} {newest}`"
+        )
+
+
 @contextmanager
 def tenant_workspace(instance: DagsterInstance, tenant: str) -> Iterator[Any]:
     """A workspace holding only ``tenant``'s code location (served by its code server).
@@ -57,12 +94,12 @@ def tenant_workspace(instance: DagsterInstance, tenant: str) -> Iterator[Any]:
     workspace = Path(instance.root_directory) / "workspace.yaml"
     found = workspace_target(workspace, tenant)
     if found is None:
-        raise ConflictError(
+        raise LocationNotReady(
             f"tenant {tenant!r} has no code server in {workspace}: start the platform with `erp dev` "
             "(or wait a few seconds for it to pick up the new tenant)"
         )
     if found.socket is not None and not Path(found.socket).exists():
-        raise ConflictError(
+        raise LocationNotReady(
             f"tenant {tenant!r} has no running code server ({found.socket} is missing): start the platform "
             "with `erp dev` (or wait for it to pick up the new tenant)"
         )
@@ -98,9 +135,15 @@ def launch_workflow_run(
     payload = result["data"]["launchRun"]
     kind = payload["__typename"]
     if kind == "LaunchRunSuccess":
-        return str(payload["run"]["runId"])
+        from erp_platform.queue import refusal_of
+
+        run_id = str(payload["run"]["runId"])
+        refused = refusal_of(instance, run_id)
+        if refused is not None:
+            raise RunLaunchError(f"run {run_id} of {tenant}/{workflow} was refused: {refused.message}")
+        return run_id
     if kind == "PipelineNotFoundError":
-        raise NotFoundError(
+        raise LocationNotReady(
             f"tenant {tenant!r} has no ACTIVE workflow {workflow!r} in its code location; activate it with "
             "`erp workflow activate` (the code location reloads within seconds)"
         )
@@ -140,7 +183,20 @@ def run_failure_message(instance: DagsterInstance, run_id: str) -> str:
         ):
             error = getattr(event.event_specific_data, "error", None)
             if error is not None:
-                return f"{event.step_key or 'run'}: {error.message.strip()}"
+                return f"{event.step_key or 'run'}: {_user_error(error)}"
         if event.event_type == DagsterEventType.RUN_FAILURE and record.user_message:
             return record.user_message
     return "no failure recorded"
+
+
+def _user_error(error: Any) -> str:
+    """The error's message; for an exception raised by user code (which Dagster wraps in
+    DagsterExecutionStepExecutionError) the original exception's, without its module path."""
+    if error.cls_name != "DagsterExecutionStepExecutionError" or error.cause is None:
+        return str(error.message).strip()
+    root = error.cause
+    while root.cause is not None:
+        root = root.cause
+    text = str(root.message).strip()
+    head, sep, rest = text.partition(": ")
+    return f"{root.cls_name}: {rest}" if sep and head.endswith(root.cls_name) else text

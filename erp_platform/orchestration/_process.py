@@ -11,6 +11,8 @@ from erp_platform._platform import Platform
 _lock = threading.Lock()
 _platform: Platform | None = None
 POOLED_ENV = "ERP_DB_POOLED"
+#: set in a tenant's code server process: the only tenant whose SDK resources it may use
+LOCATION_TENANT_ENV = "ERP_LOCATION_TENANT"
 
 
 def process_platform() -> Platform:

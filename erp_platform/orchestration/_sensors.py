@@ -16,7 +16,12 @@ from erp_platform.workflows import ExtractActivity, LoadActivity, SensorTrigger
 def erp_change_sensor(
     inputs: CompiledInputs, trigger: SensorTrigger, index: int, job: UnresolvedAssetJobDefinition
 ) -> dg.SensorDefinition:
-    """Polls the watched extract's operation for records changed since the committed cursor."""
+    """Polls the watched extract's operation for records changed since the committed cursor.
+
+    It watches for changes after the workflow's first successful load: until a load has committed the
+    extract's cursor there is nothing to compare with, so the sensor waits (saying so) instead of starting
+    a full sync the moment the workflow is activated. The first sync is a run (``erp run``) or the schedule.
+    """
     tenant, workflow = inputs.tenant.slug, inputs.record.workflow_id
     activity = next(a for a in inputs.definition.activities if a.id == trigger.activity)
     assert isinstance(activity, ExtractActivity)
@@ -36,14 +41,17 @@ def erp_change_sensor(
         plat = process_platform()
         info = plat.tenants.get(tenant)
         cursor = committed_cursor(plat.engine, info.id, workflow, activity.id)
-        params: dict[str, Any] = {**activity.config.params, "_page_size": 1}
-        if cursor is not None:
-            params["_since"] = cursor
+        if cursor is None:
+            return dg.SkipReason(
+                f"waiting for the first successful sync of {workflow!r}: changes are watched from then on "
+                f"(start it with `erp run {tenant} {workflow}` or wait for its schedule)"
+            )
+        params: dict[str, Any] = {**activity.config.params, "_page_size": 1, "_since": cursor}
         with SdkService.from_platform(plat).open_session(tenant, sdk.name, sdk.version) as session:
             page = session.call(activity.config.operation, params)
         if not page.records:
-            return dg.SkipReason(f"no records changed since {cursor or 'the beginning'}")
-        run_key = f"{activity.id}:{cursor or 'initial'}"
+            return dg.SkipReason(f"no records changed since {cursor}")
+        run_key = f"{activity.id}:{cursor}"
         if context.cursor == run_key:
             return dg.SkipReason(f"a run for changes since {cursor} was already requested")
         return dg.SensorResult(
@@ -78,11 +86,9 @@ def upstream_freshness_sensor(
             )
         except Exception as exc:  # the upstream workflow may not exist (yet)
             return dg.SkipReason(f"upstream workflow {upstream!r} is not available: {exc}")
-        keys = [
-            dg.AssetKey([tenant, upstream, a.id])
-            for a in definition.activities
-            if isinstance(a, LoadActivity)
-        ]
+        from erp_platform.orchestration._compile import asset_key
+
+        keys = [asset_key(tenant, upstream, a.id) for a in definition.activities if isinstance(a, LoadActivity)]
         latest = 0.0
         for key in keys:
             event = context.instance.get_latest_materialization_event(key)

@@ -1,9 +1,10 @@
 """``erp dev``: the fork server, one code server per tenant, the Dagster daemon and webserver, supervised.
 
 The supervisor keeps the tenant code locations in step with the registry: a tenant whose ACTIVE
-artifacts change gets a fresh code server (the webserver notices the new server id and reloads that
-location only); a new or removed tenant rewrites ``workspace.yaml`` and reloads the workspace. One
-tenant's change never restarts another tenant's code server.
+artifacts (or hand-written code files, ``$ERP_HOME/code/<tenant>``) change gets a fresh code server (the
+webserver notices the new server id and reloads that location only); a new or removed tenant rewrites
+``workspace.yaml`` and reloads the workspace. One tenant's change never restarts another tenant's code
+server.
 
 With ``ERP_PROCESS_MODE=stock`` there is no fork server: each tenant is a stock ``dagster code-server
 start`` gRPC server over TCP and runs use Dagster's ``DefaultRunLauncher`` (see ``_stock_servers``).
@@ -18,7 +19,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,6 +35,7 @@ from erp_platform.orchestration._dagster_home import (
 from erp_platform.orchestration._forkclient import ForkServerUnavailable, call
 from erp_platform.orchestration._procgroup import terminate_group
 from erp_platform.orchestration._stock_servers import StockCodeServers
+from erp_platform.orchestration._tenant_code import tenant_code_digest
 from erp_platform.orchestration._workspace import (
     TenantLocation,
     code_server_socket,
@@ -210,6 +212,18 @@ class DevStack:
         if self._stock is not None:
             self._stock.stop_all()
         self._code_servers.clear()
+        if "daemon" in self._procs and self.dagster_env:
+            self._forget_heartbeats()
+
+    def _forget_heartbeats(self) -> None:
+        """The daemon is gone: drop its heartbeats so health checks say so now, not once they go stale."""
+        from erp_platform.queue import open_instance
+
+        try:
+            with open_instance(self.platform, self.dagster_env) as instance:
+                instance.wipe_daemon_heartbeats()
+        except Exception as exc:  # the database may be gone too; stale heartbeats then age out
+            _log.warning("could not clear the daemon's heartbeats: %s", exc)
 
     def supervise(self, *, interval: float = 2.0, stop_after: float | None = None) -> None:
         """Keep code locations in step with the registry and restart dead processes until interrupted."""
@@ -249,7 +263,10 @@ class DevStack:
     # -- code locations ------------------------------------------------------------------------------
     def sync_locations(self, *, initial: bool = False) -> list[str]:
         """Start, restart or stop tenant code servers to match the registry; returns changed slugs."""
-        wanted = {loc.slug: loc for loc in tenant_locations(self.platform.engine)}
+        wanted = {
+            loc.slug: replace(loc, fingerprint=loc.fingerprint + tenant_code_digest(self.home, loc.slug))
+            for loc in tenant_locations(self.platform.engine)
+        }
         if self._stock is not None:
             stock_changed = self._stock.sync(wanted)
             if write_workspace(self.workspace_path, self._stock.workspace(wanted)) and not initial:
@@ -270,7 +287,23 @@ class DevStack:
         content = render_workspace(sorted(wanted), mode="grpc", run_dir=self.run_dir)
         if write_workspace(self.workspace_path, content) and not initial:
             self._reload_workspace()
+        elif not initial:
+            for slug in changed:
+                self._reload_location(slug)
         return changed
+
+    def _reload_location(self, slug: str) -> None:
+        """A tenant's code server restarted: have the UI load its new definitions now."""
+        if not self.webserver:
+            return
+        import httpx
+
+        query = "mutation($name: String!) { reloadRepositoryLocation(repositoryLocationName: $name) { __typename } }"
+        try:
+            httpx.post(f"{self.url}/graphql", json={"query": query, "variables": {"name": location_name(slug)}},
+                       timeout=60)
+        except httpx.HTTPError as exc:
+            _log.warning("reloading code location %s in the UI failed: %s", location_name(slug), exc)
 
     def _start_code_server(self, loc: TenantLocation, timeout: float = 120.0) -> None:
         sock = code_server_socket(self.run_dir, loc.slug)

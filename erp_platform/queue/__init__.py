@@ -45,6 +45,7 @@ from erp_platform.queue._maintenance import QueueMaintenance
 from erp_platform.queue._policy import TENANT_TAG, TIER_TAG, queue_policy, tenant_run_tags, tier_tenant_caps
 from erp_platform.queue._pools import PoolStatus, list_pools, pool_name, pool_tenant, set_pool_limit
 from erp_platform.queue._ratelimit import PostgresRateLimiter, RateBucket
+from erp_platform.queue._refusals import refusal_of, report_refusal
 from erp_platform.queue._run_tables import SqlRunCounter
 from erp_platform.queue._runs import PAUSED_TAG, RunAction, RunControls, run_pause
 from erp_platform.queue._settings import QueueSettings, load_queue_settings
@@ -96,6 +97,8 @@ __all__ = [
     "pool_tenant",
     "queue_policy",
     "queue_status",
+    "refusal_of",
+    "report_refusal",
     "run_pause",
     "run_request",
     "set_pool_limit",

@@ -24,6 +24,7 @@ from erp_platform._errors import ConflictError, ErpPlatformError, NotFoundError,
 from erp_platform.queue._admission import DEPRECATED_TAG
 from erp_platform.queue._lifecycle import FORCE_CANCEL_TAG
 from erp_platform.queue._policy import TENANT_TAG
+from erp_platform.queue._refusals import refusal_of
 from erp_platform.registry import current_actor, record_audit
 
 PAUSED_TAG = "erp/paused"
@@ -208,7 +209,11 @@ class RunControls:
                 request_context=workspace, parent_run=run, code_location=location, remote_job=remote_job,
                 strategy=ReexecutionStrategy.FROM_FAILURE, extra_tags=inherited, use_parent_run_tags=False,
             )
-            return self._instance.submit_run(new_run.run_id, workspace)
+            submitted = self._instance.submit_run(new_run.run_id, workspace)
+        refused = refusal_of(self._instance, submitted.run_id)
+        if refused is not None:
+            raise refused
+        return submitted
 
 
 def _location_target(workspace_file: Path, location_name: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 
-from erp_platform._errors import CredentialError
+from erp_platform._errors import CredentialError, NotFoundError
 from erp_platform.sandbox._manifest import AuthScheme, SdkManifest
 from erp_platform.sandbox._services import SecretProvider
 
@@ -53,6 +53,12 @@ class CredentialAttacher:
             value = self._secrets(name)
         except CredentialError:
             raise
+        except NotFoundError:
+            m = self._manifest
+            raise CredentialError(
+                f"credential {name!r} of tenant {m.tenant!r} is not set; SDK {m.sdk_name!r} v{m.sdk_version} sends "
+                f"it as {what}: set it with `printf %s VALUE | erp credentials set {m.tenant} {name}`"
+            ) from None
         except Exception as exc:
             raise CredentialError(
                 f"credential {name!r} of tenant {self._manifest.tenant!r} could not be read "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from erp_platform.mock_erp import ENTITIES, MockErpConfig, MockErpServer, TenantAuth, build_openapi
+from erp_platform.mock_erp import ENTITIES, MockErpConfig, MockErpServer, TenantAuth, build_openapi, default_tenants
 from erp_platform.mock_erp import expected_records as mock_expected_records
 from erp_platform.sandbox import AuthScheme, EgressPolicy, SdkManifest
 from sdk_builder import Operation, SdkSpec, SourceFormat, load_spec
@@ -66,6 +66,7 @@ class MockErpTarget:
     manifest: SdkManifest
     egress_policy: EgressPolicy
     secrets: dict[str, str]
+    erp_tenant: str = MOCK_TENANT
 
     def secret(self, name: str) -> str:
         """The test session's secret provider (mock ERP credentials, never the tenant's)."""
@@ -73,7 +74,7 @@ class MockErpTarget:
 
     def expected(self, entity: str, count: int) -> list[dict[str, Any]]:
         """The first ``count`` records of ``entity`` as the mock ERP serves them (REST form)."""
-        records = mock_expected_records(self.server.config, MOCK_TENANT, entity)
+        records = mock_expected_records(self.server.config, self.erp_tenant, entity)
         return list(itertools.islice(records, count))
 
 
@@ -82,10 +83,13 @@ def mock_erp_target(manifest: SdkManifest) -> Iterator[MockErpTarget]:
     """Start a mock ERP with fresh credentials and point a copy of ``manifest`` at it.
 
     The loopback address is allowed for this test session only (its egress policy); the tenant's own
-    policy and credentials are not involved.
+    policy and credentials are not involved. The mock serves the company the SDK sends as a constant
+    ``X-ERP-Tenant`` header when it is one of its own (``erp sdk build --header X-ERP-Tenant=globex``), else
+    ``acme``.
     """
     auth = TenantAuth(token=secrets.token_urlsafe(16), api_key=secrets.token_urlsafe(16))
-    config = MockErpConfig(tenants={MOCK_TENANT: auth}, rows=MOCK_ROWS, seed=0)
+    erp_tenant = _constant_tenant_header(manifest) or MOCK_TENANT
+    config = MockErpConfig(tenants={erp_tenant: auth}, rows=MOCK_ROWS, seed=0)
     with MockErpServer(config) as server:
         parts = urlsplit(server.base_url)
         host = parts.hostname or "127.0.0.1"
@@ -100,10 +104,20 @@ def mock_erp_target(manifest: SdkManifest) -> Iterator[MockErpTarget]:
             values[manifest.auth.username_credential] = "sample"
         for header in manifest.required_headers:
             if header.credential:
-                values[header.credential] = MOCK_TENANT if header.name.lower() == _TENANT_HEADER else "sample"
+                values[header.credential] = erp_tenant if header.name.lower() == _TENANT_HEADER else "sample"
         yield MockErpTarget(
             server=server,
             manifest=target_manifest,
             egress_policy=EgressPolicy(private_allowlist=(f"{host}:{server.port}",)),
             secrets=values,
+            erp_tenant=erp_tenant,
         )
+
+
+def _constant_tenant_header(manifest: SdkManifest) -> str | None:
+    """The company of a constant ``X-ERP-Tenant`` header when it is one of the mock ERP's (acme, globex);
+    any other company is refused by the mock like by a real ERP, and the tests say so."""
+    for header in manifest.required_headers:
+        if header.credential is None and header.name.lower() == _TENANT_HEADER:
+            return header.value if header.value in default_tenants() else None
+    return None

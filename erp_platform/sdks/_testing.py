@@ -29,7 +29,6 @@ from erp_platform.sandbox import (
 )
 from erp_platform.sdks._mock_target import (
     MOCK_PAGE_SIZE,
-    MOCK_TENANT,
     MockErpTarget,
     is_mock_spec,
     mock_entity,
@@ -260,7 +259,7 @@ def _mock_case(
     session: SdkSession, spec: SdkSpec, target: MockErpTarget, op: Operation
 ) -> OperationTestResult:
     entity = mock_entity(op)
-    params = required_params(op, {"tenant": MOCK_TENANT})
+    params = required_params(op, {"tenant": target.erp_tenant})
 
     kinds = spec.entity(op.entity).field_kinds() if op.entity and _has_entity(spec, op.entity) else {}
 

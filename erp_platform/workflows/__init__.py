@@ -32,6 +32,7 @@ from erp_platform.workflows._definition import (
     TransformActivity,
     Trigger,
     WorkflowDefinition,
+    WorkflowParameter,
 )
 from erp_platform.workflows._document import DocumentSyntaxError, load_document
 from erp_platform.workflows._graph import StepGraph, analyse_steps, effective_steps
@@ -45,6 +46,7 @@ from erp_platform.workflows._hash import (
 )
 from erp_platform.workflows._mapping_source import InMemoryMappingSource, MappingSource, ResolvedMapping
 from erp_platform.workflows._mappings import MappingDocument, MappingRegistry, mapping_hash, parse_mapping
+from erp_platform.workflows._parameters import parse_param_options, resolve_parameters
 from erp_platform.workflows._records import MappingRecord, WorkflowRecord
 from erp_platform.workflows._registry import CatalogFactory, WorkflowRegistry
 from erp_platform.workflows._registry_catalog import RegistrySdkCatalog, registry_catalog_factory
@@ -95,6 +97,7 @@ __all__ = [
     "Trigger",
     "TypeSystem",
     "WorkflowDefinition",
+    "WorkflowParameter",
     "WorkflowRecord",
     "WorkflowRegistry",
     "analyse_steps",
@@ -111,7 +114,9 @@ __all__ = [
     "model_payload",
     "parse_definition",
     "parse_mapping",
+    "parse_param_options",
     "registry_catalog_factory",
+    "resolve_parameters",
     "resolve_sdk_version",
     "stored_definition_hash",
     "transforms_type_system",

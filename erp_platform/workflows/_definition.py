@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from erp_platform.loader._spec import LoadSpec
 from erp_platform.transforms._spec import Identifier, TransformSpec
@@ -127,6 +127,14 @@ class Compatibility(_Frozen):
     required_capabilities: list[str] = Field(default_factory=list)
 
 
+class WorkflowParameter(_Frozen):
+    """A value the definition uses as ``{name}``, supplied at apply time (``--param name=VALUE``)."""
+
+    description: str = Field("", max_length=2000)
+    default: str | None = Field(None, max_length=1000, description="used when no value is supplied")
+    value: str | None = Field(None, max_length=1000, description="the value applied (set when applied)")
+
+
 class WorkflowDefinition(_Frozen):
     """A versioned sync workflow. ``version`` and ``content_hash`` are assigned by the registry."""
 
@@ -138,3 +146,14 @@ class WorkflowDefinition(_Frozen):
     triggers: list[Trigger] = Field(default_factory=list)
     lifecycle: Lifecycle = Lifecycle()
     compatibility: Compatibility = Compatibility()
+    parameters: dict[Identifier, WorkflowParameter] = Field(
+        default_factory=dict, description="values used as {name} in text, supplied when applied"
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_no_parameters(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A definition without parameters dumps (and so hashes) exactly as before parameters existed."""
+        data: dict[str, Any] = handler(self)
+        if not self.parameters:
+            data.pop("parameters", None)
+        return data

@@ -7,7 +7,7 @@ tenant's artifacts. Every change is written to the audit log in the same transac
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -61,15 +61,20 @@ class WorkflowRegistry:
         self._type_system = type_system
 
     # -- validation ------------------------------------------------------------------------------------
-    def validate(self, tenant: str, text: str | bytes, filename: str) -> WorkflowDefinition:
+    def validate(
+        self, tenant: str, text: str | bytes, filename: str, params: Mapping[str, str] | None = None
+    ) -> WorkflowDefinition:
         """Parse and validate a definition against the tenant's SDKs and mappings; nothing is stored.
+
+        Args:
+            params: values of the definition's declared parameters (``--param NAME=VALUE``).
 
         Raises:
             DocumentSyntaxError, InvalidDefinitionError: with every problem (path, message, received).
         """
         with self._engine.connect() as conn:
             tenant_id_for(conn, tenant)
-        definition = parse_definition(text, filename=filename)
+        definition = parse_definition(text, filename=filename, params=params)
         problems = validate_definition(
             definition,
             catalog=self._catalog_factory(tenant),
@@ -80,17 +85,20 @@ class WorkflowRegistry:
         return definition
 
     # -- changes ---------------------------------------------------------------------------------------
-    def apply(self, tenant: str, text: str | bytes, filename: str) -> tuple[WorkflowRecord, bool]:
+    def apply(
+        self, tenant: str, text: str | bytes, filename: str, params: Mapping[str, str] | None = None
+    ) -> tuple[WorkflowRecord, bool]:
         """Validate and store a definition as a new DRAFT version (newest version + 1).
 
         When the newest version has the same content hash (and is not RETIRED), it is returned instead and
         nothing changes: applying the same file twice is idempotent. The lifecycle dates of an existing
-        version change only through :meth:`deprecate`.
+        version change only through :meth:`deprecate`. Parameter values (``params``) are substituted
+        before hashing, so the same file with other values is another version.
 
         Returns:
             The version's record, and True when a new version was created.
         """
-        definition = self.validate(tenant, text, filename)
+        definition = self.validate(tenant, text, filename, params)
         digest = content_hash(definition)
         lifecycle = definition.lifecycle
         with self._engine.begin() as conn:
@@ -120,7 +128,8 @@ class WorkflowRegistry:
             ).one()
             record_audit(conn, action="workflow.apply", target_type="workflow",
                          target_id=f"{definition.id}@{version}", tenant_slug=tenant,
-                         details={"version": version, "content_hash": digest, "filename": filename})
+                         details={"version": version, "content_hash": digest, "filename": filename,
+                                  **_parameter_values(definition)})
             return WorkflowRecord.from_row(tenant, row), True
 
     def activate(self, tenant: str, workflow: str, version: int) -> WorkflowRecord:
@@ -325,6 +334,13 @@ class WorkflowRegistry:
             f"workflow {workflow!r} does not exist for tenant {tenant!r}; list its workflows with "
             f"`erp workflow list {tenant}`"
         )
+
+
+def _parameter_values(definition: WorkflowDefinition) -> dict[str, Any]:
+    """``{"parameters": {name: value}}`` for the audit log, or nothing when none are declared."""
+    if not definition.parameters:
+        return {}
+    return {"parameters": {name: p.value for name, p in definition.parameters.items()}}
 
 
 def _verified_definition(tenant: str, row: Any) -> WorkflowDefinition:

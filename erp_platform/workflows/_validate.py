@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import ValidationError
 
 from erp_platform._errors import Problem, ValidationFailed
@@ -10,6 +12,7 @@ from erp_platform.workflows._definition import WorkflowDefinition
 from erp_platform.workflows._document import load_document
 from erp_platform.workflows._graph import analyse_steps
 from erp_platform.workflows._mapping_source import MappingSource
+from erp_platform.workflows._parameters import resolve_parameters
 from erp_platform.workflows._problems import problems_from_validation_error
 from erp_platform.workflows._rules import check_rules
 from erp_platform.workflows._sdk_checks import check_catalog
@@ -25,19 +28,29 @@ class CompatibilityError(ValidationFailed):
     missing or not ACTIVE."""
 
 
-def parse_definition(text_or_bytes: str | bytes, *, filename: str) -> WorkflowDefinition:
-    """Parse a workflow definition from YAML or JSON text.
+def parse_definition(
+    text_or_bytes: str | bytes, *, filename: str, params: Mapping[str, str] | None = None
+) -> WorkflowDefinition:
+    """Parse a workflow definition from YAML or JSON text, substituting its parameters.
+
+    Args:
+        params: values of the definition's declared parameters (``--param NAME=VALUE``), see
+            :mod:`erp_platform.workflows._parameters`.
 
     Raises:
         DocumentSyntaxError: not YAML/JSON (the message names the file, line and column).
-        InvalidDefinitionError: the document does not fit the model; every problem with its JSON path.
+        InvalidDefinitionError: the document does not fit the model, or a ``{name}`` placeholder is not a
+            declared parameter with a value; every problem with its JSON path.
     """
-    data = load_document(text_or_bytes, filename=filename, what="workflow definition")
+    raw = load_document(text_or_bytes, filename=filename, what="workflow definition")
+    data, problems = resolve_parameters(raw, params)
     try:
-        return WorkflowDefinition.model_validate(data)
+        definition = WorkflowDefinition.model_validate(data)
     except ValidationError as exc:
-        problems = problems_from_validation_error(exc, WorkflowDefinition)
+        problems += problems_from_validation_error(exc, WorkflowDefinition)
         raise InvalidDefinitionError(f"{filename}: invalid workflow definition", problems) from None
+    InvalidDefinitionError.raise_if_any(f"{filename}: invalid workflow definition", problems)
+    return definition
 
 
 def validate_definition(
@@ -92,9 +105,10 @@ def load_definition(
     filename: str,
     catalog: SdkCatalog | None = None,
     mappings: MappingSource | None = None,
+    params: Mapping[str, str] | None = None,
 ) -> WorkflowDefinition:
     """Parse and fully validate a definition file: :func:`parse_definition` + :func:`check_definition`."""
-    definition = parse_definition(text_or_bytes, filename=filename)
+    definition = parse_definition(text_or_bytes, filename=filename, params=params)
     check_definition(definition, catalog=catalog, mappings=mappings,
                      what=f"{filename}: invalid workflow definition")
     return definition

@@ -44,7 +44,8 @@ def test_a_stale_heartbeat_is_unhealthy(stack: QueueStack, platform: Platform) -
                           settings=ObservabilitySettings(daemon_heartbeat_tolerance_seconds=0.000001))
     daemon = report.checks[-1]
     assert (report.ok, daemon.ok) == (False, False)
-    assert "QUEUED_RUN_COORDINATOR: last heartbeat" in daemon.detail
+    assert daemon.detail.startswith("RuntimeError: last heartbeat of ")
+    assert "QUEUED_RUN_COORDINATOR" in daemon.detail
 
 
 def test_no_daemon_means_no_heartbeat(tmp_path: Path, restored_environment: None) -> None:
@@ -61,8 +62,50 @@ def test_no_daemon_means_no_heartbeat(tmp_path: Path, restored_environment: None
             instance.dispose()
     daemon = report.checks[-1]
     assert (daemon.name, daemon.ok) == ("dagster_daemon", False)
-    assert "SENSOR: no heartbeat (is `erp dev` / dagster-daemon running?)" in daemon.detail
+    assert daemon.detail.startswith("RuntimeError: no heartbeat from ")
+    assert "SENSOR" in daemon.detail
+    assert daemon.detail.endswith(": the Dagster daemon is not running; start the platform with `erp dev`")
     assert all(c.ok for c in report.checks[:-1])
+
+
+def test_only_fresh_heartbeats_are_healthy(tmp_path: Path, restored_environment: None) -> None:
+    """Heartbeats 85 s old (the daemon stopped a minute and a half ago) are unhealthy with the default
+    tolerance; heartbeats written now are healthy."""
+    import time
+
+    from dagster._daemon.types import DaemonHeartbeat
+
+    with fresh_database("erp_health") as url:
+        from erp_platform.db import make_engine
+        from erp_platform.registry import migrate
+
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        settings = load_settings(home=tmp_path, database_url=url)
+        with Platform(settings) as plat, open_instance(plat) as instance:
+            required = sorted(instance.get_required_daemon_types())
+
+            def beat(age: float) -> None:
+                for daemon_type in required:
+                    instance.add_daemon_heartbeat(DaemonHeartbeat(time.time() - age, daemon_type, "d1", []))
+
+            beat(85)
+            stale = check_health(plat, instance=instance).checks[-1]
+            beat(0)
+            fresh = check_health(plat, instance=instance).checks[-1]
+            instance.wipe_daemon_heartbeats()
+            gone = check_health(plat, instance=instance).checks[-1]
+            instance.dispose()
+    assert stale.ok is False
+    assert stale.detail.startswith(f"RuntimeError: last heartbeat of {', '.join(required)} ")
+    assert stale.detail.endswith(" s ago (fresh means within 60 s): the daemon stopped or hangs; see "
+                                 "`erp status` and its log")
+    assert fresh.ok is True
+    assert fresh.detail.startswith("heartbeats: ")
+    assert gone.ok is False
+    assert gone.detail == (f"RuntimeError: no heartbeat from {', '.join(required)}: the Dagster daemon is not "
+                           "running; start the platform with `erp dev`")
 
 
 def test_a_sealed_vault_is_unhealthy(pg_url: str, tmp_path: Path, stack: QueueStack) -> None:

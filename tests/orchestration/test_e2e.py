@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from erp_platform.demo import DemoTenant, workflow_text
+from erp_platform.demo import workflow_text
 from erp_platform.orchestration._workspace import workspace_target
 from tests.support.database import fresh_database
 from tests.support.stack import Stack, running_stack, wait_until
@@ -42,9 +42,7 @@ def e2e_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 def synced(e2e_stack: Stack) -> Stack:
     stack = e2e_stack
     stack.onboard(TENANT, "standard", erp_code="acme", token="tok-acme")
-    record = stack.apply_workflow(
-        TENANT, workflow_text(DemoTenant(TENANT, "standard", "E2E", "acme", "tok-acme"))
-    )
+    record = stack.apply_workflow(TENANT, workflow_text(), params={"erp_tenant": "acme"})
     assert record.status == "ACTIVE"
     run_id, status = stack.run(TENANT, "sales_sync")
     assert status == "SUCCESS", run_id
@@ -176,7 +174,7 @@ def test_ui_lists_tenant_code_locations_and_the_asset_graph(synced: Stack) -> No
         {"loc": f"tenant_{TENANT}"},
     )["repositoryOrError"]
     nodes = {"/".join(n["assetKey"]["path"]): n for n in assets["assetNodes"]}
-    prefix = f"{TENANT}/sales_sync/"
+    prefix = f"{TENANT}/sales_sync/{TENANT}__"
     assert set(nodes) == {
         prefix + a for a in ("customers", "orders", "orders_enriched", "load_customers", "load_orders")
     }
@@ -205,7 +203,7 @@ def test_ui_renders_the_asset_graph_in_headless_chromium(synced: Stack) -> None:
     assert browser, (
         "Debian's chromium is needed for this test: `make test` installs it (apt-get install chromium)"
     )
-    url = f"{synced.dev.url}/locations/tenant_{TENANT}/asset-groups/sales_sync"
+    url = f"{synced.dev.url}/locations/tenant_{TENANT}/asset-groups/{TENANT}__sales_sync"
     out_dir = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
     out_dir.mkdir(parents=True, exist_ok=True)
     shot = out_dir / "tenant_asset_graph.png"
@@ -323,3 +321,87 @@ steps:
   - {activity: customers}
   - {activity: load, depends_on: [customers]}
 """
+
+
+def _chromium(url: str, *, screenshot: Path | None = None) -> str:
+    """The DOM of ``url`` rendered by Debian's headless chromium (and a screenshot when asked)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "Debian's chromium is needed for this test: `make test` installs it (apt-get install chromium)"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--window-size=1600,1000", "--virtual-time-budget=20000"]
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run([browser, *flags, f"--user-data-dir={profile}", "--dump-dom", url],
+                             capture_output=True, text=True, timeout=120, check=True).stdout
+    if screenshot is not None:
+        with tempfile.TemporaryDirectory() as profile:
+            subprocess.run([browser, *flags, f"--user-data-dir={profile}", f"--screenshot={screenshot}", url],
+                           capture_output=True, timeout=120, check=True)
+    return dom
+
+
+def test_global_lineage_names_the_tenant_of_each_group_and_asset(synced: Stack) -> None:
+    """Dagster labels groups by their name and assets by the last part of their key: both name the tenant.
+    The global lineage shows one group per tenant workflow; a group's page shows its assets."""
+    out_dir = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lineage = _chromium(f"{synced.dev.url}/asset-groups", screenshot=out_dir / "global_lineage.png")
+    assert f"{TENANT}__sales_sync" in lineage
+    group = _chromium(f"{synced.dev.url}/locations/tenant_{TENANT}/asset-groups/{TENANT}__sales_sync")
+    for activity in ("customers", "orders", "orders_enriched", "load_customers", "load_orders"):
+        assert f"{TENANT}__{activity}" in group
+
+
+def test_a_refused_run_shows_its_reason_only(synced: Stack) -> None:
+    from erp_platform.controls import ControlFlags
+    from erp_platform.orchestration import RunLaunchError
+
+    flags = ControlFlags(synced.platform.engine)
+    flag = flags.set(scope="tenant", scope_id=TENANT, flag_type="pause", reason="ERP upgrade until 18:00")
+    try:
+        with pytest.raises(RunLaunchError) as caught:
+            synced.launch(TENANT, "sales_sync")
+    finally:
+        flags.clear(flag.id)
+    run_id = str(caught.value).split()[1]
+    reason = (f"pause flag #{flag.id} on tenant {TENANT} (set by {flag.set_by}: ERP upgrade until 18:00) refuses "
+              f"new runs of tenant {TENANT!r}; launch again once an operator clears it "
+              f"(`erp ops flag clear {flag.id}`)")
+    assert str(caught.value) == f"run {run_id} of {TENANT}/sales_sync was refused: {reason}"
+    out_dir = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
+    dom = _chromium(f"{synced.dev.url}/runs/{run_id}", screenshot=out_dir / "refused_run.png")
+    assert "ERP upgrade until 18:00) refuses new runs" in dom  # the run page's event log
+    assert "RunRefused" not in dom and "Traceback" not in dom
+
+
+def test_the_change_sensor_waits_for_the_first_sync(synced: Stack) -> None:
+    """Activation alone starts no run: before a load has committed the cursor the sensor skips, saying why;
+    after a sync it requests a run when the ERP has changed records."""
+    import dagster as dg
+
+    from erp_platform.orchestration import build_tenant_definitions
+
+    fresh = "e2e_fresh"
+    synced.onboard(fresh, "standard", erp_code="acme", token="tok-acme")
+    synced.apply_workflow(fresh, workflow_text(), params={"erp_tenant": "acme"})
+    sensor = build_tenant_definitions(fresh).resolve_sensor_def("sales_sync__erp_change_1")
+    with dg.build_sensor_context(instance=synced.instance) as context:
+        waiting = sensor.evaluate_tick(context)
+    assert waiting.run_requests == []
+    assert waiting.skip_message == (
+        "waiting for the first successful sync of 'sales_sync': changes are watched from then on (start it "
+        "with `erp run e2e_fresh sales_sync` or wait for its schedule)"
+    )
+    _, status = synced.run(fresh, "sales_sync")
+    assert status == "SUCCESS"
+    with dg.build_sensor_context(instance=synced.instance) as context:
+        unchanged = sensor.evaluate_tick(context)
+    assert unchanged.run_requests == [] and unchanged.skip_message.startswith("no records changed since ")
+    synced.mock.simulate("acme", "sales_orders", append=2)
+    with dg.build_sensor_context(instance=synced.instance) as context:
+        changed = sensor.evaluate_tick(context)
+    assert [r.tags["erp/trigger"] for r in changed.run_requests] == ["sales_sync__erp_change_1"]

@@ -132,7 +132,7 @@ def test_a_tenant_cannot_read_another_tenants_outputs(tenants_ab: Stack) -> None
         key_for_path("iso_a", b_output)
     manager = ErpIOManager(tenant="iso_a")
     context = dg.build_input_context(
-        asset_key=dg.AssetKey(["iso_b", "small_sync", "customers"]), instance=tenants_ab.instance
+        asset_key=dg.AssetKey(["iso_b", "small_sync", "iso_b__customers"]), instance=tenants_ab.instance
     )
     with pytest.raises(TenantIsolationError, match="belongs to another tenant"):
         manager.load_input(context)
@@ -193,7 +193,7 @@ def test_frames_are_polars(tenants_ab: Stack) -> None:
     """The IO manager hands transforms and loads polars LazyFrames read from the tenant's own objects."""
     manager = ErpIOManager(tenant="iso_a")
     context = dg.build_input_context(
-        asset_key=dg.AssetKey(["iso_a", "small_sync", "customers"]), instance=tenants_ab.instance
+        asset_key=dg.AssetKey(["iso_a", "small_sync", "iso_a__customers"]), instance=tenants_ab.instance
     )
     frame = manager.load_input(context)
     assert isinstance(frame, pl.LazyFrame)

@@ -203,10 +203,16 @@ class QueueStack:
         )
 
     def submit(self, slug: str, job: str = "quick", **kwargs: Any) -> str:
-        """Create and submit a run; raises the coordinator's RunRefused when admission refuses it."""
+        """Create and submit a run; raises its RunRefused when admission refuses it (the run is then marked
+        failed to start, with the refusal's message)."""
+        from erp_platform.queue import refusal_of
+
         assert self.instance is not None and self.workspace is not None
         run = self.create_run(slug, job, **kwargs)
         self.instance.submit_run(run.run_id, self.workspace.create_request_context())
+        refused = refusal_of(self.instance, run.run_id)
+        if refused is not None:
+            raise refused
         return run.run_id
 
     def run(self, run_id: str) -> DagsterRun:
@@ -301,17 +307,16 @@ class QueueStack:
 
     def submit_refused(self, slug: str, job: str = "quick", **kwargs: Any) -> Refused:
         """Submit a run that admission must refuse; return the refusal as Dagster and the registry saw it."""
-        from erp_platform.queue import RunRefused
+        from erp_platform.queue import refusal_of
 
         assert self.instance is not None and self.workspace is not None
         run = self.create_run(slug, job, **kwargs)
-        try:
-            self.instance.submit_run(run.run_id, self.workspace.create_request_context())
-        except RunRefused as exc:
-            failed = self.run(run.run_id)
-            return Refused(run_id=run.run_id, reason=exc.reason.value, message=exc.message,
-                           status=failed.status, messages=self.messages(run.run_id))
-        raise AssertionError(f"run {run.run_id} of {slug} was admitted; expected a refusal")
+        submitted = self.instance.submit_run(run.run_id, self.workspace.create_request_context())
+        refused = refusal_of(self.instance, run.run_id)
+        if refused is None:
+            raise AssertionError(f"run {run.run_id} of {slug} was admitted; expected a refusal")
+        return Refused(run_id=run.run_id, reason=refused.reason.value, message=refused.message,
+                       status=submitted.status, messages=self.messages(run.run_id))
 
 
 @dataclass(frozen=True)

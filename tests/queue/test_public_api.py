@@ -15,7 +15,8 @@ def test_queue_exports() -> None:
         "SqlRunCounter", "Take", "TenantStatus", "TierStatus", "TokenBuckets",
         "dagster_env", "enforce_force_cancel", "jobs_per_hour_bucket", "list_pools", "load_queue_settings",
         "location_tenant", "open_instance", "parse_sdks", "pool_name", "pool_tenant", "queue_policy",
-        "queue_status", "run_pause", "run_request", "set_pool_limit", "tenant_run_tags", "tier_tenant_caps",
+        "queue_status", "refusal_of", "report_refusal", "run_pause", "run_request", "set_pool_limit",
+        "tenant_run_tags", "tier_tenant_caps",
     ])
     assert all(hasattr(queue, name) for name in queue.__all__)
 

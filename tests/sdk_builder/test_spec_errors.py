@@ -70,12 +70,12 @@ MALFORMED = [
      "bomb.edmx: XML with a DOCTYPE or ENTITY declaration is refused (entity expansion attacks); $metadata "
      "documents never need one. Remove the declaration.", (None, None)),
     ("nobase.json", b'{"openapi":"3.0.0",' + ONE_GET + b"}",
-     "nobase.json: the spec names no server and no base_url was given. Pass "
-     "base_url='https://<erp-host>/...'.",
+     "nobase.json: the spec names no server and no --base-url was given. Pass "
+     "--base-url https://<erp-host>/....",
      (None, None)),
     ("relative.json", b'{"openapi":"3.0.0","servers":[{"url":"/api/v1"}],' + ONE_GET + b"}",
-     "relative.json: the spec's server URL '/api/v1' is relative and no base_url was given. Pass "
-     "base_url='https://<erp-host>/api/v1'.", (None, None)),
+     "relative.json: the spec's server URL '/api/v1' is relative and no --base-url was given. Pass "
+     "--base-url https://<erp-host>/api/v1.", (None, None)),
     ("unsupported.json",
      b'{"openapi":"3.0.0","servers":[{"url":"https://x.example"}],"paths":{"/a":{"options":{"responses":{}},'
      b'"get":{"parameters":[{"name":"c","in":"cookie","required":true}]}}}}',
@@ -102,7 +102,7 @@ def test_edmx_needs_a_base_url_and_hints_the_service_root() -> None:
         load_spec(SPECS / "odata" / "sap_cloud_sdk_API_TEST_SRV.v2.edmx")
     assert str(caught.value) == (
         "sap_cloud_sdk_API_TEST_SRV.v2.edmx: an EDMX document has no base URL: pass "
-        "base_url='https://<erp-host>/<service-root>/' (the service root, e.g. "
+        "--base-url https://<erp-host>/<service-root>/ (the service root, e.g. "
         "https://<erp-host>/sap/opu/odata/sap/API_TEST_SRV/)."
     )
 
@@ -127,13 +127,13 @@ QB = "quickbooks_online_v3.openapi.yaml"
         ({"headers": {"X Bad": "1"}}, "header name 'X Bad' is invalid: use letters, digits and '-' (e.g. "
                                       "'X-ERP-Tenant')."),
         ({"headers": {"X-T": "a\r\nb"}}, "value of header 'X-T' contains a line break or NUL: remove it."),
-        ({"base_url": "ftp://x"}, f"{QB}: base_url 'ftp://x' is not an absolute http(s) URL. Pass "
-                                  "base_url='https://<erp-host>/<service-root>'."),
+        ({"base_url": "ftp://x"}, f"{QB}: --base-url 'ftp://x' is not an absolute http(s) URL. Pass "
+                                  "--base-url https://<erp-host>/<service-root>."),
         ({"base_url": "https://user:s3cret@x.example/a"},
-         f"{QB}: base_url https://x.example/... must not contain credentials, a query or a fragment. Pass "
+         f"{QB}: --base-url https://x.example/... must not contain credentials, a query or a fragment. Pass "
          "only "
          "scheme, host, port and path; credentials go to the tenant's credential store."),
-        ({"auth_scheme": "nope"}, f"{QB}: auth_scheme 'nope' is not a security scheme of the spec "
+        ({"auth_scheme": "nope"}, f"{QB}: --auth 'nope' is not a security scheme of the spec "
                                   "(available: "
                                   "OAuth2, bearerAuth)."),
     ],

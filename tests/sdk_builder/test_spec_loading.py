@@ -188,7 +188,7 @@ def test_mock_styles_headers_auth_and_manifest() -> None:
     assert (spec.auth.scheme, spec.auth.credential) == (AuthScheme.BEARER, "token")
     assert parsed.warnings == (
         "mock_erp_styles.openapi.json: the spec offers several auth schemes (bearerAuth, apiKeyAuth); using "
-        "'bearerAuth'. Pass auth_scheme=<name> to choose another.",
+        "'bearerAuth'. Pass --auth NAME to choose another.",
     )
     styles = {op.id: op.pagination.style for op in spec.operations if op.collection}
     assert styles == {

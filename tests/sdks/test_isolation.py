@@ -69,7 +69,10 @@ def test_same_sdk_name_in_b_reads_only_bs_credentials(
     reads_of_a = _credential_reads(engine, ready_sdk.tenant)
     with pytest.raises(CredentialError) as caught:
         service.call(b, "mock_erp", "list_customers", {})
-    assert str(caught.value) == f"credential 'token' of tenant {b!r} could not be read (NotFoundError)"
+    assert str(caught.value) == (
+        f"credential 'token' of tenant {b!r} is not set; SDK 'mock_erp' v1 sends it as a token: set it with "
+        f"`printf %s VALUE | erp credentials set {b} token`"
+    )
     assert _credential_reads(engine, ready_sdk.tenant) == reads_of_a
     assert (info.name, info.version) == ("mock_erp", 1)  # versions are numbered per tenant
 

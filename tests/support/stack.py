@@ -62,11 +62,12 @@ class Stack:
         assert built.status == "TESTING", built.test_results
         sdks.activate(slug, "mock_erp", built.version)
 
-    def apply_workflow(self, slug: str, text_: str, *, activate: bool = True) -> Any:
+    def apply_workflow(self, slug: str, text_: str, *, activate: bool = True,
+                       params: dict[str, str] | None = None) -> Any:
         from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
 
         registry = WorkflowRegistry(self.platform.engine, registry_catalog_factory(self.platform.engine))
-        record, _ = registry.apply(slug, text_, "workflow.yaml")
+        record, _ = registry.apply(slug, text_, "workflow.yaml", params)
         if activate and record.status != "ACTIVE":
             record = registry.activate(slug, record.workflow_id, record.version)
         self.refresh_locations()

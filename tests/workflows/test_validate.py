@@ -69,7 +69,7 @@ lifecycle: {deprecated_after: next week}
             "2026-03-31T18:00:00Z (received: 'next week')",
             "activitys: unknown field (did you mean 'activities'?): remove or rename it; allowed "
             "fields: id, description, activities, steps, retry_policy, triggers, lifecycle, "
-            "compatibility (received: [])",
+            "compatibility, parameters (received: [])",
         ],
         id="model_shapes",
     ),
