@@ -1,0 +1,205 @@
+"""Stoplight Prism mock servers for the corpus specs: one per (spec, mode), started on first use.
+
+``prism mock SPEC -p PORT`` serves responses from the spec's examples (``static``), from bodies Prism
+builds from the schemas (``schema``: ``--ignoreExamples``), or generated data (``dynamic``:
+``--dynamic --seed N``, deterministic for a seed). Servers are started once per test session (several
+at once when asked together, since each takes seconds to read a large spec), answer on a free loopback
+port, and are stopped when the session ends.
+
+Usage in a conftest::
+
+    from tests.support.prism import prism_pool  # noqa: F401  (the session fixture)
+
+    def test_x(prism_pool):
+        server = prism_pool.get(load_corpus().get("xero_accounting"))
+        httpx.get(server.url + "Contacts", headers=...)
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import httpx
+import pytest
+
+from tests.support.corpus import NODE_MODULES, CorpusSpec, missing_tools_message
+
+PrismMode = Literal["static", "schema", "dynamic"]
+START_TIMEOUT_SECONDS = 180.0
+DEFAULT_SEED = "7"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class PrismServer:
+    """One running ``prism mock`` process."""
+
+    spec_path: Path
+    mode: PrismMode
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    seed: str = DEFAULT_SEED
+
+    @property
+    def url(self) -> str:
+        """Base URL ending with ``/``: operation paths of the spec are relative to it."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def host_port(self) -> str:
+        """``127.0.0.1:PORT``, for ``erp tenant allow-egress``."""
+        return f"127.0.0.1:{self.port}"
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The end of Prism's log (for failure messages)."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        """Stop the process (and its children); idempotent."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                return
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def start_prism(spec_path: Path, mode: PrismMode = "static", *, seed: str = DEFAULT_SEED,
+                errors: bool = False, log_dir: Path | None = None) -> PrismServer:
+    """Start Prism for ``spec_path`` and return once it answers HTTP (any status)."""
+    problem = missing_tools_message()
+    if problem:
+        raise RuntimeError(problem)
+    port = free_port()
+    args = [str(NODE_MODULES / ".bin" / "prism"), "mock", str(spec_path), "-p", str(port), "-h", "127.0.0.1"]
+    if mode == "schema":
+        args.append("--ignoreExamples")
+    elif mode == "dynamic":
+        args += ["--dynamic", "--seed", seed]
+    if errors:
+        args.append("--errors")
+    folder = log_dir or Path(tempfile.mkdtemp(prefix="prism-"))
+    log_path = folder / f"prism-{spec_path.stem}-{mode}-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env={**os.environ, "SCARF_ANALYTICS": "false", "NO_COLOR": "1"},
+        )
+    server = PrismServer(spec_path, mode, port, process, log_path, seed)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"Prism exited with status {process.returncode} while loading {spec_path.name}:\n"
+                f"{server.log_tail()}"
+            )
+        try:
+            httpx.get(server.url, timeout=2.0)
+            return server
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(
+                f"Prism did not answer on {server.url} within {START_TIMEOUT_SECONDS:.0f} s for "
+                f"{spec_path.name}:\n{server.log_tail()}"
+            )
+        time.sleep(0.25)
+
+
+@dataclass
+class PrismPool:
+    """Prism servers of one test session, keyed by (spec file, mode, seed)."""
+
+    log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="prism-logs-")))
+    _servers: dict[tuple[Path, str, str], PrismServer] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, spec: CorpusSpec, mode: PrismMode | None = None, *, seed: str = DEFAULT_SEED) -> PrismServer:
+        """The server for a corpus spec (in the manifest's mode unless another is asked), started once."""
+        chosen: PrismMode
+        if mode is not None:
+            chosen = mode
+        elif spec.prism == "none":
+            raise ValueError(f"corpus spec {spec.id!r} is not served by Prism (prism: none in the manifest)")
+        else:
+            chosen = spec.prism
+        return self.serve(spec.file, chosen, seed=seed)
+
+    def serve(self, path: Path, mode: PrismMode = "static", *, seed: str = DEFAULT_SEED) -> PrismServer:
+        """The server for any OpenAPI file, started once."""
+        key = (path.resolve(), mode, seed)
+        with self._lock:
+            server = self._servers.get(key)
+            if server is not None and server.process.poll() is None:
+                return server
+        started = start_prism(path, mode, seed=seed, log_dir=self.log_dir)
+        with self._lock:
+            existing = self._servers.get(key)
+            if existing is not None and existing.process.poll() is None:
+                started.stop()
+                return existing
+            self._servers[key] = started
+            return started
+
+    def start_all(self, specs: Iterable[CorpusSpec]) -> list[PrismServer]:
+        """Start the servers of several specs concurrently (Prism spends seconds reading big specs)."""
+        wanted = [s for s in specs if s.prism != "none"]
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(wanted)))) as pool:
+            return list(pool.map(self.get, wanted))
+
+    def stop_all(self) -> None:
+        """Stop every server; idempotent."""
+        with self._lock:
+            servers, self._servers = list(self._servers.values()), {}
+        for server in servers:
+            server.stop()
+
+
+_POOL: PrismPool | None = None
+
+
+def session_pool() -> PrismPool:
+    """The process's pool (one per test session, whichever conftests use it); stopped at exit."""
+    global _POOL
+    if _POOL is None:
+        _POOL = PrismPool()
+        atexit.register(_POOL.stop_all)
+    return _POOL
+
+
+@pytest.fixture(scope="session")
+def prism_pool() -> Iterator[PrismPool]:
+    """Prism servers for corpus specs, started on first use, stopped at the end of the session."""
+    problem = missing_tools_message()
+    if problem:
+        raise pytest.UsageError(problem)
+    pool = session_pool()
+    yield pool
+    pool.stop_all()
