@@ -27,7 +27,7 @@ def test_business_central(real_specs: Any) -> None:
     assert Counter(op.method for op in spec.operations) == {"GET": 152, "POST": 65, "PATCH": 54, "DELETE": 53}
     assert sum(op.collection for op in spec.operations) == 76
     assert spec.source_format == SourceFormat.OPENAPI_3 and spec.api_version == "1.0.0"
-    assert spec.base_url == "https://api.businesscentral.dynamics.com/v2.0/sandbox/api/v1.0/"
+    assert spec.base_url == "https://api.businesscentral.dynamics.com/v2.0/production/api/v1.0/"
     assert spec.allowed_domains == ("api.businesscentral.dynamics.com",)
     assert (spec.auth.scheme, spec.auth.credential) == (AuthScheme.BEARER, "token")
     assert spec.required_headers == ()
@@ -188,7 +188,7 @@ def test_mock_styles_headers_auth_and_manifest() -> None:
     assert (spec.auth.scheme, spec.auth.credential) == (AuthScheme.BEARER, "token")
     assert parsed.warnings == (
         "mock_erp_styles.openapi.json: the spec offers several auth schemes (bearerAuth, apiKeyAuth); using "
-        "'bearerAuth'. Pass auth_scheme=<name> to choose another.",
+        "'bearerAuth'. Pass --auth NAME to choose another.",
     )
     styles = {op.id: op.pagination.style for op in spec.operations if op.collection}
     assert styles == {
@@ -224,7 +224,7 @@ def test_swagger2() -> None:
     parsed = load_spec(FIXTURES / "shop_swagger2.yaml")
     spec = parsed.spec
     assert spec.name == "shop_swagger2" and spec.source_format == SourceFormat.SWAGGER_2
-    assert spec.base_url == "https://erp.example.com/rest/v2/"
+    assert spec.base_url == "https://erp.shop-gmbh.de/rest/v2/"
     assert (spec.auth.scheme, spec.auth.username_credential, spec.auth.credential) == (
         AuthScheme.BASIC, "username", "password"
     )
