@@ -187,9 +187,9 @@ class HostBridge:
         state.next_page_id += 1
         state.pages[page_id] = node
         if not node:
-            held = held_arrays(document, record_path)
-            if held:
-                state.held[page_id] = held
+            beside = held_arrays(document, record_path)
+            if beside:
+                state.held[page_id] = beside
         return PageOk(
             page_id=page_id,
             status=fetched.status,
