@@ -72,6 +72,7 @@ class BuildOptions:
     name: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     auth_scheme: str | None = None
+    overrides: str = ""  # canonical JSON of the operator's overrides ("" for none)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ CASES: list[tuple[str, Call, type[ErpPlatformError], str]] = [
      "spec file not found: /nonexistent/spec.yaml; check the path"),
     ("unknown auth scheme", lambda s, t, spec: s.build(t, spec, filename="a.json", auth_scheme="oauth9"),
      SpecError,
-     "a.json: auth_scheme 'oauth9' is not a security scheme of the spec (available: apiKeyAuth, "
+     "a.json: --auth 'oauth9' is not a security scheme of the spec (available: apiKeyAuth, "
      "bearerAuth)."),
     ("bad header name", lambda s, t, spec: s.build(t, spec, filename="a.json", headers={"Bad Header": "x"}),
      InvalidInputError,
