@@ -33,8 +33,7 @@ def _field_for_param(param: str, fields: Sequence[str], resource: str, entity: s
     wanted = alnum(param)
     if wanted in by_alnum:
         return by_alnum[wanted]
-    prefixes = {alnum(resource), alnum(singular(resource))} | ({alnum(entity), alnum(singular(entity))}
-                                                               if entity else set())
+    prefixes = {alnum(stem) for stem in _stems(entity, resource)}
     prefixes.discard("")
     for prefix in sorted(prefixes, key=len, reverse=True):
         if wanted.startswith(prefix):
@@ -48,6 +47,15 @@ def _field_for_param(param: str, fields: Sequence[str], resource: str, entity: s
     return None
 
 
+def _path_resource(path: str) -> str:
+    """The last literal segment of a path (``companies({id})/customers`` -> ``customers``)."""
+    for segment in reversed([s for s in path.split("/") if s]):
+        name = re.sub(r"\(.*\)$", "", segment)
+        if name and not name.startswith("{"):
+            return name
+    return ""
+
+
 def _item_params(list_path: str, item_path: str) -> list[str] | None:
     """Placeholders the item path adds to the list path (``/x`` + ``/{id}`` or ``({id})``), else None."""
     if not item_path.startswith(list_path) or item_path == list_path:
@@ -58,10 +66,21 @@ def _item_params(list_path: str, item_path: str) -> list[str] | None:
     return None
 
 
+def _stems(entity: str | None, resource: str) -> list[str]:
+    """Names a record's id field may start with: the entity (without Dto/Model suffixes) and the resource."""
+    stems: list[str] = []
+    for name in (entity or "", resource):
+        bare = re.sub(r"(Dto|DTO|Model|Response|Entity|Type|Record)$", "", name.rsplit(".", 1)[-1])
+        for stem in (name, bare, singular(bare)):
+            if stem and stem not in stems:
+                stems.append(stem)
+    return stems
+
+
 def _identifier_field(entity: Entity, resource: str) -> tuple[str, str] | None:
     names = [f.name for f in entity.fields]
     by_alnum = {alnum(n): n for n in names}
-    for stem in (entity.name, singular(resource), resource):
+    for stem in _stems(entity.name, resource):
         for suffix in ("id", "key", "code", "number"):
             candidate = alnum(stem) + suffix
             if candidate in by_alnum and stem:
@@ -96,13 +115,13 @@ def infer_key(
             continue
         by_wire = {p.wire_name: p for p in op.parameters}
         own = [p for p in params if p not in by_wire]
-        mapped = [_field_for_param(p, names, op.resource, op.entity) for p in own]
+        mapped = [_field_for_param(p, names, _path_resource(op.path), op.entity) for p in own]
         if own and all(mapped):
             fields = tuple(str(m) for m in mapped)
             shown = ", ".join(f"`{{{p}}}` -> `{f}`" for p, f in zip(own, fields, strict=True))
             return KeyChoice(fields, Decision(
                 source=DecisionSource.SPEC, evidence=f"item GET `{item.path}` path parameter {shown}"))
-    found = _identifier_field(entity, op.resource)
+    found = _identifier_field(entity, _path_resource(op.path))
     if found is not None:
         return KeyChoice((found[0],), Decision(source=DecisionSource.SPEC, evidence=found[1]))
     return KeyChoice((), Decision(

@@ -228,8 +228,13 @@ def _apply(entities: Any, op: Operation, override: OperationOverride, applied: l
     if "record_path" in given and override.record_path is not None:
         path = _as_path(override.record_path)
         changes["record_path"] = path
-        if op.method == "GET":
+        if op.method == "GET" and not op.collection:
             changes["collection"] = True
+            unknown = Decision(
+                source=DecisionSource.NONE,
+                evidence=f"the spec does not describe {op.id!r} as a list; set it with --set {op.id}.FIELD=VALUE",
+            )
+            evidence = evidence.model_copy(update={"paging": unknown, "primary_key": unknown, "incremental": unknown})
         shown = ".".join(path) or "(top level)"
         evidence = evidence.model_copy(update={"selector": Decision(
             source=DecisionSource.OVERRIDE, evidence=f"override: records at `{shown}`")})

@@ -273,7 +273,6 @@ class SdkService:
                 raise SdkStatusError(
                     f"{label} is REVOKED, which is final; build a new version and activate that one"
                 )
-            self._require_credentials(tenant, label, row)
             updated = set_status(conn, row.id, "ACTIVE", activated_at=func.now())
             record_audit(conn, action="sdk.activate", target_type="sdk", target_id=f"{name}@{version}",
                          tenant_slug=tenant,
@@ -422,16 +421,6 @@ class SdkService:
             return []
         present = {c.name for c in self._credentials.list(tenant)}
         return [c for c in declared if c.name not in present]
-
-    def _require_credentials(self, tenant: str, label: str, row: Row[Any]) -> None:
-        missing = self.missing_credentials(tenant, row)
-        if missing:
-            commands = "; ".join(f"{c.command(tenant)}  # {c.purpose}" for c in missing)
-            raise SdkStatusError(
-                f"{label} needs credential{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(repr(c.name) for c in missing)} that tenant {tenant!r} has not set; set "
-                f"{'them' if len(missing) > 1 else 'it'} first: {commands}"
-            )
 
     # -- internals --------------------------------------------------------------------------------------
     def _resolve(

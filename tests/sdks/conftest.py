@@ -143,6 +143,6 @@ def ready_sdk(
 ) -> ReadySdk:
     info = mock_sdk_factory("ready")
     assert info.status == "TESTING", info.test_summary()
-    active = service.activate(info.tenant, info.name, info.version)
     connect_tenant(tenants, credentials, mock_erp, info.tenant)
+    active = service.activate(info.tenant, info.name, info.version)
     return ReadySdk(tenant=info.tenant, info=active)

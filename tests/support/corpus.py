@@ -58,6 +58,9 @@ class CorpusSpec(BaseModel):
         "--dynamic --seed, or not at all (EDMX is not OpenAPI)"
     )
     headers: dict[str, str] = Field(default_factory=dict, description="headers every mock request needs")
+    overrides: tuple[str, ...] = Field(
+        (), description="--set OPERATION.FIELD=VALUE the spec needs (decisions no spec text can carry)"
+    )
     hard: tuple[str, ...] = Field((), description="the shapes that make this spec hard")
     endpoints: tuple[CorpusEndpoint, ...] = ()
 
