@@ -103,8 +103,8 @@ def test_missing_source_lists_the_available_columns() -> None:
                               ("qty", "q", "integer")),
                       where="load into t")
     assert str(info.value) == ("load into t: source columns 'amount', 'qty' not in the data; available "
-                               "columns: "
-                               "id, name; fix the mapping's source or the extract's fields")
+                               "columns (exact names): id, name; fix the mapping's source or the extract's "
+                               "fields")
 
 
 def test_non_nullable_column_with_nulls_is_refused() -> None:
@@ -132,8 +132,8 @@ def test_check_mapping_reports_every_problem() -> None:
                 "convert to bigint; choose a timestamptz-compatible target type or text", "bigint"),
         Problem("columns[4].target", "target column 'id' is mapped twice (also by columns[0]); map it "
                                      "once", "id"),
-        Problem("columns[5].source", "unknown source field 'nope'; available: id, amount, ordered_at, lines, "
-                                     "code",
+        Problem("columns[5].source", "unknown source field 'nope'; the input's fields (exact names): id, "
+                                     "amount, ordered_at, lines, code; write the source exactly as listed",
                 "nope"),
     ]
 
