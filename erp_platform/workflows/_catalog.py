@@ -43,7 +43,11 @@ class OperationInfo(_Frozen):
     resource: str = ""
     entity: str | None = None
     fields: dict[str, FieldKind] = Field(default_factory=dict, description="record fields, in entity order")
+    primary_key: tuple[str, ...] = Field((), description="record fields that identify a record")
     incremental: bool = Field(False, description="supports reading only records changed since a cursor")
+    cursor_field: str | None = Field(None, description="record field holding the last change (incremental)")
+    paging: str = Field("none", description="paging style (page, offset_limit, cursor, odata_next_link, ...)")
+    fixed_page_size: int | None = Field(None, description="records per page when the server fixes it")
     params: tuple[ParamInfo, ...] = ()
 
     @property
@@ -134,6 +138,8 @@ class _SpecOperation(_Loose):
     entity: str | None = None
     parameters: list[_SpecParam] = Field(default_factory=list)
     incremental: dict[str, Any] | None = None
+    primary_key: list[str] | None = None
+    pagination: dict[str, Any] | None = None
 
 
 class _SpecField(_Loose):
@@ -144,6 +150,7 @@ class _SpecField(_Loose):
 class _SpecEntity(_Loose):
     name: str
     fields: list[_SpecField] = Field(default_factory=list)
+    keys: list[str] = Field(default_factory=list)
 
 
 class _SpecSubset(_Loose):
@@ -178,8 +185,11 @@ def catalog_entry_from_sdk_spec(
         operations[].parameters[].required    true when the call needs it
         operations[].parameters[].location    path/query/header/body (header parameters may be passed but
                                               are never required: the manifest supplies required headers)
-        operations[].incremental              an object (any content) when incremental reads are supported
-        entities[].name, entities[].fields[].name, entities[].fields[].kind (a FieldKind)
+        operations[].incremental              an object when incremental reads are supported; its
+                                              ``field`` (when set) is the record's change field
+        operations[].primary_key              record fields identifying a record (default: the entity's keys)
+        operations[].pagination.style         paging style; .fixed_page_size: records per page the server fixes
+        entities[].name, entities[].keys, entities[].fields[].name, entities[].fields[].kind (a FieldKind)
 
     Args:
         spec: the JSON dump of the SDK builder's ``SdkSpec``.
@@ -200,6 +210,7 @@ def catalog_entry_from_sdk_spec(
             f"({exc.error_count()} problem(s)); rebuild the SDK with the current builder"
         ) from None
     entities = {e.name: {f.name: f.kind for f in e.fields} for e in parsed.entities}
+    entity_keys = {e.name: tuple(e.keys) for e in parsed.entities}
     operations = tuple(
         OperationInfo(
             name=op.id,
@@ -208,7 +219,11 @@ def catalog_entry_from_sdk_spec(
             resource=op.resource,
             entity=op.entity,
             fields=entities.get(op.entity, {}) if op.entity else {},
+            primary_key=tuple(op.primary_key) if op.primary_key else entity_keys.get(op.entity or "", ()),
             incremental=op.incremental is not None,
+            cursor_field=_cursor_field(op.incremental),
+            paging=str((op.pagination or {}).get("style") or "none"),
+            fixed_page_size=_positive_int((op.pagination or {}).get("fixed_page_size")),
             params=tuple(
                 ParamInfo(name=p.name, required=p.required and p.location != "header")
                 for p in op.parameters
@@ -221,3 +236,14 @@ def catalog_entry_from_sdk_spec(
         sorted({_capability(op.method, op.resource) for op in parsed.operations})
     )
     return SdkInfo(name=parsed.name, version=version, status=status, capabilities=caps, operations=operations)
+
+
+def _cursor_field(incremental: Mapping[str, Any] | None) -> str | None:
+    if not incremental:
+        return None
+    value = incremental.get("field")
+    return value if isinstance(value, str) and value else None
+
+
+def _positive_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

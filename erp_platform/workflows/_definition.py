@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from erp_platform.loader._spec import LoadSpec
+from erp_platform.transforms._names import FieldName
 from erp_platform.transforms._spec import Identifier, TransformSpec
 
 
@@ -42,6 +43,11 @@ class ExtractConfig(_Frozen):
     params: dict[str, Any] = Field(default_factory=dict, description="operation parameters")
     page_size: int = Field(1000, ge=1, le=10000)
     incremental: bool = Field(False, description="read only records changed since the last successful run")
+    cursor_field: FieldName | None = Field(
+        None,
+        description="incremental: the record field whose newest value is the next run's change cursor, exactly "
+        "as the ERP names it (default: the change field the SDK declares for the operation)",
+    )
     max_pages: int | None = Field(None, ge=1, description="stop after this many pages (samples, tests)")
     checkpoint_rows: int = Field(
         10_000, ge=1, le=1_000_000,

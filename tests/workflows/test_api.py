@@ -11,13 +11,16 @@ def test_public_names() -> None:
         "CompatibilityError", "DocumentSyntaxError", "ExtractActivity", "ExtractConfig",
         "IdempotencyStrategy",
         "InMemoryMappingSource", "InMemorySdkCatalog", "InvalidDefinitionError", "Lifecycle", "LoadActivity",
+        "LoadPlan",
         "MappingDocument", "MappingRecord", "MappingRegistry", "MappingSource", "OperationInfo", "ParamInfo",
-        "RegistrySdkCatalog", "ResolvedMapping", "RetryPolicy", "ScheduleTrigger", "SdkCatalog", "SdkInfo",
+        "RegistrySdkCatalog", "ResolvedMapping", "RetryPolicy", "ScaffoldRequest", "ScheduleTrigger",
+        "SdkCatalog", "SdkInfo",
         "SdkStatus", "SensorTrigger", "Step", "StepGraph", "TransformActivity", "Trigger", "TypeSystem",
         "WorkflowDefinition", "WorkflowRecord", "WorkflowRegistry", "analyse_steps", "canonical_json",
         "catalog_entry_from_sdk_spec", "check_definition", "content_hash", "definition_payload",
         "effective_steps", "load_definition", "load_document", "main_input", "mapping_hash", "model_payload",
-        "parse_definition", "parse_mapping", "registry_catalog_factory", "resolve_sdk_version",
+        "parse_definition", "parse_mapping", "plan_loads", "registry_catalog_factory", "resolve_sdk_version",
+        "scaffold_workflow",
         "stored_definition_hash", "transforms_type_system", "validate_definition",
     ])
     for name in workflows.__all__:
