@@ -169,6 +169,11 @@ class HostBridge:
                 node = node[key]
             elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
                 node = node[int(key)]
+            elif isinstance(node, dict) and (depth == len(record_path) - 1 or held_arrays(document, record_path)):
+                # the last key is missing (some ERPs omit an empty array), or records are elsewhere: an empty
+                # page, whose evidence (arrays held elsewhere) makes the session refuse a silent zero
+                node = []
+                break
             else:
                 where = ".".join(record_path[: depth + 1])
                 held = _held_note(document, record_path)

@@ -21,6 +21,7 @@ from erp_platform.objectstore import LocalObjectStore
 from erp_platform.sandbox import SandboxRuntime
 from erp_platform.sdks import SdkService, SdkVersionInfo
 from erp_platform.tenancy import TenantService
+from tests.support.prism import prism_pool  # noqa: F401  (session fixture: Prism servers of the corpus)
 from tests.support.specs import SHARED_SPECS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -57,6 +57,7 @@ class CorpusSpec(BaseModel):
         description="how Prism serves it: its examples, schema-built static bodies (--ignoreExamples), "
         "--dynamic --seed, or not at all (EDMX is not OpenAPI)"
     )
+    prism_note: str | None = Field(None, description="why Prism does not serve it, when it does not")
     headers: dict[str, str] = Field(default_factory=dict, description="headers every mock request needs")
     overrides: tuple[str, ...] = Field(
         (), description="--set OPERATION.FIELD=VALUE the spec needs (decisions no spec text can carry)"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -38,6 +39,7 @@ from tests.support.corpus import NODE_MODULES, CorpusSpec, missing_tools_message
 
 PrismMode = Literal["static", "schema", "dynamic"]
 START_TIMEOUT_SECONDS = 180.0
+_RECEIVED = re.compile(r"\[HTTP SERVER\] (\w+) (\S+) .*Request received")
 DEFAULT_SEED = "7"
 
 
@@ -75,6 +77,27 @@ class PrismServer:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+    def log_lines(self) -> list[str]:
+        """Prism's log so far."""
+        try:
+            return self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+
+    def received(self) -> list[tuple[str, str]]:
+        """(METHOD, path?query) of every request Prism received, oldest first (from its log)."""
+        found: list[tuple[str, str]] = []
+        for line in self.log_lines():
+            match = _RECEIVED.search(line)
+            if match:
+                found.append((match.group(1).upper(), match.group(2)))
+        return found
+
+    def request_violations(self) -> list[str]:
+        """Prism's complaints about requests that do not match the spec (``Violation: request...``)."""
+        return [line.split("Violation:", 1)[1].strip() for line in self.log_lines()
+                if "Violation: request" in line]
 
     def stop(self) -> None:
         """Stop the process (and its children); idempotent."""
