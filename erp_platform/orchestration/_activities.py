@@ -130,7 +130,9 @@ def run_extract(
             f"resuming extract {ident.activity!r} after {ckpt.pages_done} pages ({ckpt.records_done} records) "
             f"checkpointed by run lineage {step.root_run_id}"
         )
-    params: dict[str, Any] = {**cfg.params, "_page_size": cfg.page_size}
+    max_size = (op.get("pagination") or {}).get("max_page_size")
+    page_size = cfg.effective_page_size(max_size if isinstance(max_size, int) and max_size > 0 else None)
+    params: dict[str, Any] = {**cfg.params, "_page_size": page_size}
     since = (
         committed_cursor(plat.engine, step.tenant.id, ident.workflow, ident.activity)
         if cfg.incremental

@@ -48,6 +48,7 @@ class OperationInfo(_Frozen):
     cursor_field: str | None = Field(None, description="record field holding the last change (incremental)")
     paging: str = Field("none", description="paging style (page, offset_limit, cursor, odata_next_link, ...)")
     fixed_page_size: int | None = Field(None, description="records per page when the server fixes it")
+    max_page_size: int | None = Field(None, description="largest page size the ERP accepts, when declared")
     params: tuple[ParamInfo, ...] = ()
 
     @property
@@ -188,7 +189,8 @@ def catalog_entry_from_sdk_spec(
         operations[].incremental              an object when incremental reads are supported; its
                                               ``field`` (when set) is the record's change field
         operations[].primary_key              record fields identifying a record (default: the entity's keys)
-        operations[].pagination.style         paging style; .fixed_page_size: records per page the server fixes
+        operations[].pagination.style         paging style; .fixed_page_size: records per page the server
+                                              fixes; .max_page_size: the largest page size it accepts
         entities[].name, entities[].keys, entities[].fields[].name, entities[].fields[].kind (a FieldKind)
 
     Args:
@@ -224,6 +226,7 @@ def catalog_entry_from_sdk_spec(
             cursor_field=_cursor_field(op.incremental),
             paging=str((op.pagination or {}).get("style") or "none"),
             fixed_page_size=_positive_int((op.pagination or {}).get("fixed_page_size")),
+            max_page_size=_positive_int((op.pagination or {}).get("max_page_size")),
             params=tuple(
                 ParamInfo(name=p.name, required=p.required and p.location != "header")
                 for p in op.parameters

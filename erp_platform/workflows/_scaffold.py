@@ -24,7 +24,8 @@ from erp_platform.workflows._problems import did_you_mean
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _YAML_WORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"})
-DEFAULT_PAGE_SIZE = 1000
+#: Page size written when the SDK declares no maximum: small enough for most ERPs' limits (100 to 1,000).
+DEFAULT_PAGE_SIZE = 100
 SCHEDULE = '#   - {type: schedule, cron: "0 * * * *", timezone: UTC}'
 
 
@@ -119,8 +120,12 @@ def _extract(op: OperationInfo, name: str, sdk: str, params: Mapping[str, Any]) 
     paging = op.paging.replace("_", " ")
     if op.fixed_page_size:
         size, note = op.fixed_page_size, f"paging: {paging}; the ERP returns {op.fixed_page_size} records a page"
+    elif op.max_page_size:
+        size, note = min(op.max_page_size, 1000), f"paging: {paging}; the ERP accepts at most {op.max_page_size}"
+    elif op.paging == "none":
+        size, note = DEFAULT_PAGE_SIZE, "paging: none"
     else:
-        size, note = DEFAULT_PAGE_SIZE, f"paging: {paging}"
+        size, note = DEFAULT_PAGE_SIZE, f"paging: {paging}; raise it if the ERP accepts larger pages"
     lines = [
         f"  - id: {name}",
         "    type: extract",

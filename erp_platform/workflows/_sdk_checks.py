@@ -135,6 +135,14 @@ def _operation_problems(i: int, activity: ExtractActivity, op: OperationInfo, sd
             "change-tracking field): set incremental: false",
             True,
         ))
+    size = activity.config.page_size  # left out, it is capped at the maximum when the extract runs
+    if size is not None and op.max_page_size is not None and size > op.max_page_size:
+        problems.append(Problem(
+            f"{path}.page_size",
+            f"operation {op.name!r} accepts pages of at most {op.max_page_size} records: set page_size to "
+            f"{op.max_page_size} or less",
+            activity.config.page_size,
+        ))
     problems.extend(_cursor_problems(path, activity, op))
     accepted = {p.name for p in op.params}
     for key in activity.config.params:

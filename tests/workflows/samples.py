@@ -63,6 +63,7 @@ def xero_like_spec(*, primary_key: list[str] | None = None) -> dict[str, Any]:
              "incremental": {"field": "UpdatedDateUTC", "mode": "header", "param": "If-Modified-Since"}},
             {"id": "list_invoices", "method": "GET", "resource": "Invoices", "collection": True,
              "entity": "Invoice", "primary_key": ["InvoiceID"],
+             "pagination": {"style": "offset_limit", "max_page_size": 200},
              "incremental": {"mode": "query_param", "param": "modifiedSince"},
              "parameters": [{"name": "tenant_id", "location": "path", "required": True}]},
             {"id": "list_notes", "method": "GET", "resource": "Notes", "collection": True, "entity": "Note"},

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from erp_platform.workflows import (
+    ExtractConfig,
     InMemoryMappingSource,
     InMemorySdkCatalog,
     InvalidDefinitionError,
@@ -160,6 +161,13 @@ BAD = [
         id="incremental_without_a_change_field",
     ),
     pytest.param(
+        DERIVED.replace("list_contacts, incremental: true", "list_invoices, page_size: 500, params: "
+                                                           "{tenant_id: t1}"), {},
+        ["activities[0].config.page_size: operation 'list_invoices' accepts pages of at most 200 records: set "
+         "page_size to 200 or less (received: 500)"],
+        id="page_size_over_the_erp_maximum",
+    ),
+    pytest.param(
         DERIVED.replace("list_contacts, incremental: true", "list_notes"), {},
         ["activities[0].config.operation: operation 'list_notes' of SDK books v1 declares no record fields (its "
          "spec describes no schema for the records), so its records cannot be typed or loaded: rebuild the SDK "
@@ -188,3 +196,12 @@ def test_cursor_field_naming_a_field_exactly_is_valid() -> None:
     assert plans["load_contacts"].business_key == ("invoice_id",)
     assert [c.target for c in plans["load_contacts"].mapping.columns] == [
         "invoice_id", "contact_contact_id", "total", "last_change_date_time"]
+
+
+@pytest.mark.parametrize(("given", "maximum", "requested"), [(None, 200, 200), (None, None, 1000), (None, 5000, 1000),
+                                                             (50, 200, 50), (300, None, 300)])
+def test_page_size_left_out_is_capped_at_the_operations_maximum(
+    given: int | None, maximum: int | None, requested: int
+) -> None:
+    config = ExtractConfig(sdk="books", operation="list_invoices", page_size=given)
+    assert config.effective_page_size(maximum) == requested

@@ -59,7 +59,7 @@ activities:
       sdk: books
       operation: list_invoices
       params: {tenant_id: "t-1"}
-      page_size: 1000  # paging: none
+      page_size: 200  # paging: offset limit; the ERP accepts at most 200
       incremental: false  # the SDK names no change field: set cursor_field to enable
   - id: load_invoices
     type: load
