@@ -39,6 +39,7 @@ class OperationInfo(_Frozen):
 
     name: str
     method: str = "GET"
+    path: str = Field("", description="path template relative to the SDK's base URL")
     collection: bool = True
     resource: str = ""
     entity: str | None = None
@@ -134,6 +135,7 @@ class _SpecParam(_Loose):
 class _SpecOperation(_Loose):
     id: str
     method: str = "GET"
+    path: str = ""
     resource: str = ""
     collection: bool = False
     entity: str | None = None
@@ -179,6 +181,7 @@ def catalog_entry_from_sdk_spec(
         name                                  SDK name
         operations[].id                       operation name used in workflows
         operations[].method                   HTTP method (default GET)
+        operations[].path                     path template (names scaffolded tables)
         operations[].resource                 for capabilities: read:/write:/delete:<resource>
         operations[].collection               true when it returns a list of records
         operations[].entity                   entity of the records (key into entities[].name)
@@ -217,6 +220,7 @@ def catalog_entry_from_sdk_spec(
         OperationInfo(
             name=op.id,
             method=op.method.upper(),
+            path=op.path,
             collection=op.collection,
             resource=op.resource,
             entity=op.entity,

@@ -26,6 +26,7 @@ _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _YAML_WORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"})
 #: Page size written when the SDK declares no maximum: small enough for most ERPs' limits (100 to 1,000).
 DEFAULT_PAGE_SIZE = 100
+MAX_NAME = 63 - len("load_")
 SCHEDULE = '#   - {type: schedule, cron: "0 * * * *", timezone: UTC}'
 
 
@@ -55,7 +56,7 @@ def scaffold_workflow(sdk: SdkInfo, request: ScaffoldRequest) -> str:
     ValidationFailed.raise_if_any(f"cannot scaffold a workflow from SDK {sdk.label}", problems)
     workflow_id = request.workflow_id or column_name(f"{sdk.name}_sync")
     operations = [op for name in request.operations if (op := sdk.operation(name)) is not None]
-    names = allocate_columns([column_name(op.resource or op.name) for op in operations])
+    names = allocate_columns([_activity_name(op) for op in operations])
     lines = [
         f"# Workflow scaffolded from SDK {sdk.label} ({', '.join(request.operations)}).",
         "# Edit freely: every mapping lists all fields of the records (source: the ERP's name, exactly;",
@@ -71,6 +72,13 @@ def scaffold_workflow(sdk: SdkInfo, request: ScaffoldRequest) -> str:
         steps += [f"  - {{activity: {name}}}", f"  - {{activity: load_{name}, depends_on: [{name}]}}"]
     lines += ["steps:", *steps, "# triggers:", SCHEDULE, ""]
     return "\n".join(lines)
+
+
+def _activity_name(op: OperationInfo) -> str:
+    """The extract's id and table name: the last literal segment of the operation's path (``/Contacts``,
+    ``companies({id})/customers``), else its resource or name; short enough for ``load_``."""
+    literal = [s for s in op.path.split("?")[0].split("/") if s and "{" not in s and "(" not in s]
+    return column_name(literal[-1] if literal else op.resource or op.name)[:MAX_NAME].rstrip("_")
 
 
 def _problems(sdk: SdkInfo, request: ScaffoldRequest) -> list[Problem]:

@@ -57,11 +57,12 @@ def xero_like_spec(*, primary_key: list[str] | None = None) -> dict[str, Any]:
     return {
         "name": "books",
         "operations": [
-            {"id": "list_contacts", "method": "GET", "resource": "Contacts", "collection": True,
+            {"id": "list_contacts", "method": "GET", "path": "Contacts", "resource": "Contacts", "collection": True,
              "entity": "Contact", "primary_key": ["ContactID"] if primary_key is None else primary_key,
              "pagination": {"style": "page", "fixed_page_size": 100},
              "incremental": {"field": "UpdatedDateUTC", "mode": "header", "param": "If-Modified-Since"}},
-            {"id": "list_invoices", "method": "GET", "resource": "Invoices", "collection": True,
+            {"id": "list_invoices", "method": "GET", "path": "tenants/{tenant_id}/Invoices", "resource": "Invoices",
+             "collection": True,
              "entity": "Invoice", "primary_key": ["InvoiceID"],
              "pagination": {"style": "offset_limit", "max_page_size": 200},
              "incremental": {"mode": "query_param", "param": "modifiedSince"},
