@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -98,6 +99,16 @@ def params_for(op: Operation, endpoint: CorpusEndpoint) -> dict[str, Any]:
     return {by_wire[wire]: value for wire, value in endpoint.params.items() if wire in by_wire}
 
 
+def first_page_query(op: Operation, endpoint: CorpusEndpoint) -> str:
+    """The query string of the first page's request: the endpoint's query values and the first page number."""
+    query_wires = {p.wire_name for p in op.parameters if p.location.value == "query"}
+    pairs = [(wire, value) for wire, value in endpoint.params.items() if wire in query_wires]
+    pg = op.pagination
+    if pg.style.value == "page" and pg.position_param:
+        pairs.append((pg.position_param, str(pg.first_page)))
+    return ("?" + urlencode(pairs)) if pairs else ""
+
+
 def replay(sdk: CorpusSdk, op: Operation, method: str, target: str) -> list[Any]:
     """What Prism returns for the request the SDK made, fetched directly, at the SDK's record path."""
     headers = {"Accept": "application/json"}
@@ -138,8 +149,8 @@ def test_list_endpoint_through_the_wasm_sdk_matches_prism(
             pages, token, note = pages + 1, page.next, page.paging_note or note
     received = sdk.server.received()[before:]
     assert received, f"{entry.id} {op.id}: Prism received no request"
-    method, target = received[0]
-    expected = replay(sdk, op, method, target)
+    method, target = received[0]  # Prism logs the path without the query: add what the SDK sends
+    expected = replay(sdk, op, method, target + first_page_query(op, endpoint))
     assert expected, f"{entry.id} {op.id}: Prism returned no records for {target}; pick another endpoint"
     assert first.records == expected
     assert token is None, f"{entry.id} {op.id}: paging did not end after {pages} pages"

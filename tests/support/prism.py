@@ -18,6 +18,8 @@ Usage in a conftest::
 from __future__ import annotations
 
 import atexit
+import ctypes
+import ctypes.util
 import os
 import re
 import signal
@@ -27,7 +29,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -113,9 +114,16 @@ class PrismServer:
                 self.process.wait(timeout=10)
 
 
-def start_prism(spec_path: Path, mode: PrismMode = "static", *, seed: str = DEFAULT_SEED,
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, even if it is killed before its cleanup."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def spawn_prism(spec_path: Path, mode: PrismMode = "static", *, seed: str = DEFAULT_SEED,
                 errors: bool = False, log_dir: Path | None = None) -> PrismServer:
-    """Start Prism for ``spec_path`` and return once it answers HTTP (any status)."""
+    """Start Prism for ``spec_path`` without waiting for it (call from the thread that will outlive it:
+    the server is stopped when that thread ends, so a killed test run leaves no server behind)."""
     problem = missing_tools_message()
     if problem:
         raise RuntimeError(problem)
@@ -132,14 +140,18 @@ def start_prism(spec_path: Path, mode: PrismMode = "static", *, seed: str = DEFA
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, "SCARF_ANALYTICS": "false", "NO_COLOR": "1"},
+            env={**os.environ, "SCARF_ANALYTICS": "false", "NO_COLOR": "1"}, preexec_fn=_die_with_parent,
         )
-    server = PrismServer(spec_path, mode, port, process, log_path, seed)
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    return PrismServer(spec_path, mode, port, process, log_path, seed)
+
+
+def wait_ready(server: PrismServer, timeout: float = START_TIMEOUT_SECONDS) -> PrismServer:
+    """Return once the server answers HTTP (any status); stop it and raise with its log otherwise."""
+    deadline = time.monotonic() + timeout
     while True:
-        if process.poll() is not None:
+        if server.process.poll() is not None:
             raise RuntimeError(
-                f"Prism exited with status {process.returncode} while loading {spec_path.name}:\n"
+                f"Prism exited with status {server.process.returncode} while loading {server.spec_path.name}:\n"
                 f"{server.log_tail()}"
             )
         try:
@@ -150,10 +162,16 @@ def start_prism(spec_path: Path, mode: PrismMode = "static", *, seed: str = DEFA
         if time.monotonic() > deadline:
             server.stop()
             raise RuntimeError(
-                f"Prism did not answer on {server.url} within {START_TIMEOUT_SECONDS:.0f} s for "
-                f"{spec_path.name}:\n{server.log_tail()}"
+                f"Prism did not answer on {server.url} within {timeout:.0f} s for "
+                f"{server.spec_path.name}:\n{server.log_tail()}"
             )
         time.sleep(0.25)
+
+
+def start_prism(spec_path: Path, mode: PrismMode = "static", *, seed: str = DEFAULT_SEED,
+                errors: bool = False, log_dir: Path | None = None) -> PrismServer:
+    """Start Prism for ``spec_path`` and return once it answers HTTP (any status)."""
+    return wait_ready(spawn_prism(spec_path, mode, seed=seed, errors=errors, log_dir=log_dir))
 
 
 @dataclass
@@ -180,22 +198,23 @@ class PrismPool:
         key = (path.resolve(), mode, seed)
         with self._lock:
             server = self._servers.get(key)
-            if server is not None and server.process.poll() is None:
-                return server
-        started = start_prism(path, mode, seed=seed, log_dir=self.log_dir)
-        with self._lock:
-            existing = self._servers.get(key)
-            if existing is not None and existing.process.poll() is None:
-                started.stop()
-                return existing
-            self._servers[key] = started
-            return started
+            if server is None or server.process.poll() is not None:
+                server = self._servers[key] = spawn_prism(path, mode, seed=seed, log_dir=self.log_dir)
+        return wait_ready(server)
 
     def start_all(self, specs: Iterable[CorpusSpec]) -> list[PrismServer]:
-        """Start the servers of several specs concurrently (Prism spends seconds reading big specs)."""
-        wanted = [s for s in specs if s.prism != "none"]
-        with ThreadPoolExecutor(max_workers=max(1, min(4, len(wanted)))) as pool:
-            return list(pool.map(self.get, wanted))
+        """Start the servers of several specs at once (Prism spends seconds reading big specs), then wait."""
+        spawned: list[PrismServer] = []
+        for spec in specs:
+            if spec.prism == "none":
+                continue
+            key = (spec.file.resolve(), spec.prism, DEFAULT_SEED)
+            with self._lock:
+                running = self._servers.get(key)
+                if running is None or running.process.poll() is not None:
+                    running = self._servers[key] = spawn_prism(spec.file, spec.prism, log_dir=self.log_dir)
+            spawned.append(running)
+        return [wait_ready(server) for server in spawned]
 
     def stop_all(self) -> None:
         """Stop every server; idempotent."""
