@@ -38,4 +38,4 @@ def real_sync(real_stack: Stack, prism_pool: PrismPool) -> Iterator[RealSync]:  
 @pytest.fixture(scope="package")
 def synced(real_sync: RealSync) -> dict[str, SpecCheck]:
     """Every corpus spec synced once (the checks are read by the tests)."""
-    return {spec.id: real_sync.check(spec) for spec in SPECS}
+    return real_sync.check_all(SPECS)

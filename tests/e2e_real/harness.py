@@ -8,8 +8,12 @@ through Dagster's run queue on the local stack. Then each endpoint's table is co
 Prism returns for the request the SDK made (replayed with httpx): row count, business keys, and every
 mapped column, converted by this module's own reading of the JSON (not the platform's).
 
-Used by ``tests/e2e_real`` and by ``benchmarks/spec_corpus.py`` (:func:`check_spec`: rows correct /
-expected for one spec).
+Used by ``tests/e2e_real`` and by ``benchmarks/spec_corpus.py``: :func:`check_spec` syncs one spec in an
+environment of its own; for several, share one::
+
+    with real_sync(home) as sync:
+        for spec_id, result in sync.check_all(load_corpus().specs).items():
+            print(spec_id, result.rows_correct, result.rows_expected)
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from erp_platform.workflows import (
     OperationInfo,
     RegistrySdkCatalog,
     ScaffoldRequest,
+    SdkInfo,
+    WorkflowDefinition,
     WorkflowRegistry,
     registry_catalog_factory,
     scaffold_workflow,
@@ -110,6 +116,27 @@ class SpecCheck:
         return "\n".join(lines)
 
 
+WORKFLOW_ID = "corpus_sync"
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A spec ready to run: its server, tenant, SDK, applied workflow and load plans."""
+
+    entry: CorpusSpec
+    server: PrismServer | ODataServer
+    tenant: str
+    sdk: str
+    spec: SdkSpec
+    secrets: dict[str, str]
+    info: SdkInfo
+    ops: tuple[Operation, ...]
+    definition: WorkflowDefinition
+    plans: dict[str, LoadPlan]
+    build_seconds: float
+    before: int  # requests Prism had received before the run
+
+
 class RealSync:
     """Syncs corpus specs through the platform on a running stack; one tenant per spec."""
 
@@ -135,6 +162,28 @@ class RealSync:
 
     def check(self, entry: CorpusSpec) -> SpecCheck:
         """Build, scaffold, apply, run and compare one spec (see the module docs)."""
+        return self.check_all([entry])[entry.id]
+
+    def check_all(self, entries: Sequence[CorpusSpec]) -> dict[str, SpecCheck]:
+        """:meth:`check` for several specs: each built and applied in turn, then every run launched at once
+        through the queue (they overlap), then each compared. A spec that cannot be prepared (its SDK does
+        not build, a workflow is refused) gets a failed check with the reason; the others go on."""
+        from erp_platform.orchestration import wait_for_run
+
+        results: dict[str, SpecCheck] = {}
+        prepared: list[_Prepared] = []
+        for entry in entries:
+            try:
+                prepared.append(self._prepare(entry))
+            except Exception as exc:
+                results[entry.id] = SpecCheck(entry.id, tenant_slug(entry), failure=f"{type(exc).__name__}: {exc}")
+        launched = [(p, self.stack.launch(p.tenant, WORKFLOW_ID), time.perf_counter()) for p in prepared]
+        for ready, run_id, started in launched:
+            status = wait_for_run(self.stack.instance, run_id, timeout=RUN_TIMEOUT_SECONDS).value
+            results[ready.entry.id] = self._finish(ready, run_id, status, time.perf_counter() - started)
+        return {entry.id: results[entry.id] for entry in entries}
+
+    def _prepare(self, entry: CorpusSpec) -> _Prepared:
         server = self.server_for(entry)
         tenant = tenant_slug(entry)
         started = time.perf_counter()
@@ -145,29 +194,32 @@ class RealSync:
         for op, endpoint in zip(ops, entry.endpoints, strict=True):
             params.update(params_for(op, endpoint))
         info = RegistrySdkCatalog(self.stack.platform.engine, tenant).versions(sdk)[-1]
-        workflow_id = "corpus_sync"
         yaml_text = scaffold_workflow(info, ScaffoldRequest(
-            operations=tuple(op.id for op in ops), workflow_id=workflow_id, params=params))
+            operations=tuple(op.id for op in ops), workflow_id=WORKFLOW_ID, params=params))
         record = self.stack.apply_workflow(tenant, yaml_text)
         registry = WorkflowRegistry(self.stack.platform.engine, registry_catalog_factory(self.stack.platform.engine))
-        _, definition = registry.get(tenant, workflow_id, record.version)
+        _, definition = registry.get(tenant, WORKFLOW_ID, record.version)
         plans, problems = registry.plan(tenant, definition)
-        assert not problems, [p.render() for p in problems]
+        if problems:
+            raise AssertionError("; ".join(p.render() for p in problems))
         before = len(server.received()) if isinstance(server, PrismServer) else 0
-        started = time.perf_counter()
-        run_id, status = self.stack.run(tenant, workflow_id, timeout=RUN_TIMEOUT_SECONDS)
-        ran = time.perf_counter() - started
+        return _Prepared(entry, server, tenant, sdk, spec, secrets, info, tuple(ops), definition, plans,
+                         round(built, 2), before)
+
+    def _finish(self, ready: _Prepared, run_id: str, status: str, ran: float) -> SpecCheck:
+        server = ready.server
         failure = None if status == "SUCCESS" else self._failure(run_id)
-        received = server.received()[before:] if isinstance(server, PrismServer) else []
-        extracts = [a for a in definition.activities if isinstance(a, ExtractActivity)]
-        loads = [a.id for a in definition.activities if a.type == "load"]
+        received = server.received()[ready.before:] if isinstance(server, PrismServer) else []
+        extracts = [a for a in ready.definition.activities if isinstance(a, ExtractActivity)]
+        loads = [a.id for a in ready.definition.activities if a.type == "load"]
         checks = tuple(
-            self._compare(tenant, server, spec, secrets, op, endpoint, plans[load], received,
-                          first_page_query(op, endpoint, extract.config.effective_page_size(
-                              _max_page_size(info.operation(op.id)))))
-            for op, endpoint, extract, load in zip(ops, entry.endpoints, extracts, loads, strict=True)
+            self._compare(ready.tenant, server, ready.spec, ready.secrets, op, endpoint, ready.plans[load],
+                          received, first_page_query(op, endpoint, extract.config.effective_page_size(
+                              _max_page_size(ready.info.operation(op.id)))))
+            for op, endpoint, extract, load in zip(ready.ops, ready.entry.endpoints, extracts, loads, strict=True)
         )
-        return SpecCheck(entry.id, tenant, sdk, run_id, status, failure, checks, round(built, 2), round(ran, 2))
+        return SpecCheck(ready.entry.id, ready.tenant, ready.sdk, run_id, status, failure, checks,
+                         ready.build_seconds, round(ran, 2))
 
     # -- set-up ---------------------------------------------------------------------------------------
     def _onboard(self, entry: CorpusSpec, tenant: str,
