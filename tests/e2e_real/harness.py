@@ -156,6 +156,8 @@ class RealSync:
         built from the same EDMX (``odata_server``)."""
         if entry.prism != "none":
             return self.pool.get(entry)
+        if entry.format not in ("odata_v2", "odata_v4"):
+            raise ValueError(f"corpus spec {entry.id!r} is served neither by Prism nor as OData: {entry.prism_note}")
         if entry.id not in self._odata:
             self._odata[entry.id] = ODataServer(entry.file).__enter__()
         return self._odata[entry.id]
