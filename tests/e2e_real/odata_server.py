@@ -58,7 +58,7 @@ class ODataService:
         root = ET.parse(path).getroot()
         version = 4 if root.get("Version", "").startswith("4") else 2
         schemas = [e for e in root.iter() if e.tag.endswith("}Schema")]
-        types: dict[str, tuple[tuple[str, ...], tuple[Property, ...]]] = {}
+        declared: dict[str, tuple[str | None, tuple[str, ...], tuple[Property, ...]]] = {}
         complex_types: dict[str, tuple[Property, ...]] = {}
         namespace = schemas[0].get("Namespace", "") if schemas else ""
         for schema in schemas:
@@ -68,9 +68,10 @@ class ODataService:
                 props = tuple(_property(p) for p in node if p.tag.endswith("}Property"))
                 if kind == "EntityType":
                     keys = tuple(r.get("Name", "") for r in node.iter() if r.tag.endswith("}PropertyRef"))
-                    types[f"{ns}.{node.get('Name')}"] = (keys, props)
+                    declared[f"{ns}.{node.get('Name')}"] = (node.get("BaseType"), keys, props)
                 elif kind == "ComplexType":
                     complex_types[f"{ns}.{node.get('Name')}"] = props
+        types = {name: _inherited(declared, name) for name in declared}
         sets: dict[str, EntitySet] = {}
         for node in root.iter():
             if node.tag.endswith("}EntitySet"):
@@ -122,6 +123,16 @@ class ODataService:
             return simple[edm]
         text = f"K{i}" if key else f"{prop.name[:3]}{i}"
         return text[: prop.max_length] if prop.max_length else text
+
+
+def _inherited(declared: dict[str, tuple[str | None, tuple[str, ...], tuple[Property, ...]]],
+               name: str) -> tuple[tuple[str, ...], tuple[Property, ...]]:
+    """Keys and properties of an entity type with those of its base types (V4 ``BaseType``) first."""
+    base, keys, props = declared[name]
+    if base is None or base not in declared:
+        return keys, props
+    base_keys, base_props = _inherited(declared, base)
+    return keys or base_keys, base_props + props
 
 
 def _property(node: ET.Element) -> Property:
