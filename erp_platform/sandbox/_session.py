@@ -53,7 +53,7 @@ class _PagingChain:
     pages: int = 0
     tokens: dict[str, int] = field(default_factory=dict)  # token -> page that returned it
     last_token: str | None = None
-    last_records: list[dict[str, Any]] | None = None
+    last_shape: tuple[int, bytes, bytes] | None = None  # records, first and last record as sorted JSON
 
 
 @dataclass(frozen=True)
@@ -225,8 +225,9 @@ class SdkSession:
         return self._guard(operation, params, _RawPage(context, page, held, True, outcome, state, started))
 
     def _guard(self, operation: str, params: Mapping[str, Any] | None, raw: _RawPage) -> _RawPage:
-        """Refuse to loop: a page identical to the previous one of the same paging run ends paging (with a
-        note; its repeated records are dropped); a continuation token already used fails it."""
+        """Refuse to loop: a page repeating the previous one of the same paging run (same number of records,
+        same first and last record) ends paging with a note (its records are dropped); a continuation token
+        already used fails it."""
         values = dict(params or {})
         if raw.page.records is None and raw.page.host_page is None:
             return raw  # a single result, not a page of records
@@ -240,14 +241,13 @@ class SdkSession:
                 chain.tokens[str(token)] = 0
             self._chains[operation] = chain
         chain.pages += 1
-        records, previous = raw.records, chain.last_records
-        if (
-            previous is not None and records and len(records) == len(previous)
-            and records[0] == previous[0] and records[-1] == previous[-1] and records == previous
-        ):
+        records = raw.records
+        # taken before the records are normalised (in place); distinct pages never share both ends
+        shape = (len(records), _canonical(records[0]), _canonical(records[-1])) if records else None
+        if shape is not None and shape == chain.last_shape:
             note = (
-                f"page {chain.pages} of operation {operation!r} repeated page {chain.pages - 1} exactly "
-                f"({len(records)} records): the ERP does not advance on the continuation "
+                f"page {chain.pages} of operation {operation!r} repeated page {chain.pages - 1} ({len(records)} "
+                f"records, the same first and last record): the ERP does not advance on the continuation "
                 f"({mask_token(token)}); paging ended after page {chain.pages - 1}"
             )
             self._chains.pop(operation, None)
@@ -264,7 +264,7 @@ class SdkSession:
             )
         if following is not None:
             chain.tokens[following] = chain.pages
-        chain.last_token, chain.last_records = following, records
+        chain.last_token, chain.last_shape = following, shape
         return raw
 
     def _finish(self, raw: _RawPage) -> PageResult:
@@ -353,6 +353,10 @@ class SdkSession:
             fuel_used=outcome.fuel_used,
             logs=tuple(logs),
         )
+
+
+def _canonical(record: Any) -> bytes:
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str)
 
 
 def _raise_empty_selection(
