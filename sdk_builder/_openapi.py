@@ -363,6 +363,12 @@ class OpenApiBuilder:
                     source=spec_says if incremental is not None else DecisionSource.NONE, evidence=incremental_note
                 ),
             )
+        if raw.method == "get" and not collection and shape.record_schema is None and not raw.path.endswith("}"):
+            self.warnings.append(
+                f"{self.filename}: {raw.op_id} (GET {raw.path}): the response has no schema, so where its records "
+                f"are is unknown and it is read as one result; if it returns a list, rebuild with "
+                f"--set {raw.op_id}.record_path=PATH (dotted, '' for a top-level array)"
+            )
         summary = str(raw.op.get("summary") or "").strip()
         description = str(raw.op.get("description") or "").strip()
         return Operation(

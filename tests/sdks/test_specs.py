@@ -210,3 +210,7 @@ def test_an_identical_rebuild_returns_the_existing_version_and_a_changed_option_
     service.revoke(tenant, "mock_erp", 1)
     again = service.build(tenant, mock_spec, filename="openapi.json")
     assert (again.version, again.unchanged) == (3, False)  # a REVOKED version is never reused
+    other = new_tenant("again_b")  # the same spec in another tenant is never "unchanged" from this one's
+    theirs = service.build(other, mock_spec, filename="openapi.json")
+    assert (theirs.tenant, theirs.version, theirs.unchanged) == (other, 1, False)
+    assert theirs.artifacts.wasm == f"tenants/{other}/sdks/mock_erp/v1/component.wasm"
