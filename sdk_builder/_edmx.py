@@ -33,7 +33,7 @@ from sdk_builder._model import (
     SourceFormat,
     ValueEncoding,
 )
-from sdk_builder._naming import NameAllocator, default_name, snake_case
+from sdk_builder._naming import PARAMETER_RESERVED, NameAllocator, default_name, snake_case
 from sdk_builder._openapi import BuildOptions
 from sdk_builder._openapi_schema import SkipOperation
 from sdk_builder._paging_rules import cursor_field
@@ -334,7 +334,7 @@ class EdmxBuilder:
         by_name = {_attr(p, "Name"): p for p in props}
         params: list[Parameter] = []
         pieces: list[str] = []
-        names = NameAllocator(reserved={"self"})
+        names = NameAllocator(reserved=PARAMETER_RESERVED)
         for key in keys:
             prop = by_name.get(key)
             literal = self._literal(_attr(prop, "Type") or "") if prop is not None else None
@@ -565,7 +565,7 @@ class EdmxBuilder:
         method = (_attr(element, "HttpMethod") or "GET").upper()
         if method not in ("GET", "POST"):
             raise SkipOperation(f"HTTP method {method} of a function import is not supported")
-        names = NameAllocator(reserved={"self"})
+        names = NameAllocator(reserved=PARAMETER_RESERVED)
         params: list[Parameter] = []
         for p in _children(element, "Parameter"):
             p_name, p_type = _attr(p, "Name") or "", _attr(p, "Type") or ""
@@ -619,7 +619,7 @@ class EdmxBuilder:
                 f"{what} {target!r} is bound to an entity: it cannot be called through an import"
             )
         definition = unbound[0]
-        names = NameAllocator(reserved={"self"})
+        names = NameAllocator(reserved=PARAMETER_RESERVED)
         params: list[Parameter] = []
         pieces: list[str] = []
         for p in _children(definition, "Parameter"):

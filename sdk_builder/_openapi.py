@@ -30,7 +30,7 @@ from sdk_builder._model import (
     SourceFormat,
     ValueEncoding,
 )
-from sdk_builder._naming import NameAllocator, default_name, snake_case
+from sdk_builder._naming import PARAMETER_RESERVED, NameAllocator, default_name, snake_case
 from sdk_builder._openapi_schema import (
     EntityRegistry,
     Resolver,
@@ -316,7 +316,7 @@ class OpenApiBuilder:
         for placeholder in encodings:
             if placeholder not in declared_path:
                 raise SkipOperation(f"path parameter '{{{placeholder}}}' is not declared in the operation")
-        names = NameAllocator(reserved={"self"})
+        names = NameAllocator(reserved=PARAMETER_RESERVED)
         ordered = sorted(
             params, key=lambda p: (0, list(encodings).index(p["name"])) if p.get("in") == "path"
             and p["name"] in encodings else (1, 0)
