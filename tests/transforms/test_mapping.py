@@ -191,3 +191,14 @@ def test_refused_conversion_at_apply_time_is_a_validation_error() -> None:
         "bigint: date does not convert to bigint; choose a date-compatible target type or text (received: "
         "'bigint')"
     )
+
+
+def test_records_without_declared_fields_are_refused_not_dropped() -> None:
+    """A frame without columns has no rows: records must never vanish that way (a silent zero)."""
+    with pytest.raises(InvalidInputError) as info:
+        frame_from_records([{"ContactID": "c-1", "Name": "Acme"}, {"ContactID": "c-2"}], {}, where="page 1")
+    assert str(info.value) == (
+        "page 1: 2 records arrived but no fields are declared for them (the first record has keys ContactID, "
+        "Name): declare the entity's fields in the SDK"
+    )
+    assert frame_from_records([], {}).height == 0
