@@ -78,19 +78,22 @@ def _stems(entity: str | None, resource: str) -> list[str]:
 
 
 def _identifier_field(entity: Entity, resource: str) -> tuple[str, str] | None:
-    names = [f.name for f in entity.fields]
-    by_alnum = {alnum(n): n for n in names}
-    for stem in _stems(entity.name, resource):
-        for suffix in ("id", "key", "code", "number"):
-            candidate = alnum(stem) + suffix
-            if candidate in by_alnum and stem:
-                return by_alnum[candidate], f"field `{by_alnum[candidate]}` is named like the entity's id"
-    for name in _ID_NAMES:
-        if name in by_alnum:
-            return by_alnum[name], f"field `{by_alnum[name]}` is an identifier name"
-    ids = [n for n in names if n.endswith(("ID", "Id")) and len(n) > 2]
-    if len(ids) == 1:
-        return ids[0], f"`{ids[0]}` is the only field ending in ID/Id"
+    """An id-like field; fields the schema requires come first (a required ``identifier`` beats an optional
+    ``uuid``)."""
+    required = [f.name for f in entity.fields if not f.nullable]
+    for names, note in ((required, " (required by the schema)"), ([f.name for f in entity.fields], "")):
+        by_alnum = {alnum(n): n for n in names}
+        for stem in _stems(entity.name, resource):
+            for suffix in ("id", "key", "code", "number"):
+                candidate = alnum(stem) + suffix
+                if candidate in by_alnum and stem:
+                    return by_alnum[candidate], f"field `{by_alnum[candidate]}` is named like the entity's id{note}"
+        for name in _ID_NAMES:
+            if name in by_alnum:
+                return by_alnum[name], f"field `{by_alnum[name]}` is an identifier name{note}"
+        ids = [n for n in names if n.endswith(("ID", "Id")) and len(n) > 2]
+        if len(ids) == 1:
+            return ids[0], f"`{ids[0]}` is the only field ending in ID/Id{note}"
     return None
 
 

@@ -89,6 +89,8 @@ DECISIONS: list[tuple[str, str, tuple[str, ...], PaginationStyle, Any, Any, Any,
      (IncrementalMode.QUERY_PARAM, "lastModifiedDateTime", "lastModifiedDateTime")),
     ("akeneo", "get_categories", ("_embedded", "items"), PaginationStyle.PAGE, "limit", "page", None, ("code",),
      None),
+    ("akeneo", "get_products", ("_embedded", "items"), PaginationStyle.PAGE, "limit", "page", None, ("identifier",),
+     None),  # the required `identifier`, not the optional `uuid` (absent from its example records)
     ("apideck_accounting", "customers_all", ("data",), PaginationStyle.CURSOR, "limit", "cursor",
      "meta.cursors.next", ("id",), None),
     ("codat_accounting", "get_customers", ("results",), PaginationStyle.PAGE, "pageSize", "page", None, ("id",),
