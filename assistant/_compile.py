@@ -11,24 +11,16 @@ from datetime import UTC, datetime
 
 import dagster as dg
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from erp_platform._errors import NotFoundError
-from erp_platform.orchestration._artifacts import CompiledInputs, SdkArtifact
+from erp_platform.orchestration._artifacts import CompiledInputs, workflow_inputs
 from erp_platform.orchestration._compile import compile_workflow
 from erp_platform.orchestration._io_manager import ErpIOManager
-from erp_platform.registry import SdkVersion
 from erp_platform.tenancy import TenantInfo
-from erp_platform.transforms import MappingSpec
 from erp_platform.workflows import (
-    ExtractActivity,
-    LoadActivity,
-    MappingRegistry,
     WorkflowDefinition,
     WorkflowRecord,
     content_hash,
-    registry_catalog_factory,
-    resolve_sdk_version,
 )
 
 
@@ -65,44 +57,12 @@ class CompiledDraft(_Frozen):
     sensors: tuple[SensorView, ...] = ()
 
 
-def _sdk_artifact(engine: Engine, tenant: TenantInfo, name: str, version: int) -> SdkArtifact:
-    t = SdkVersion.__table__
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(t.c.name, t.c.version, t.c.status, t.c.wasm_hash, t.c.sdk_spec)
-            .where(t.c.tenant_id == tenant.id, t.c.name == name, t.c.version == version)
-        ).first()
-    if row is None:
-        raise NotFoundError(f"SDK {name} v{version} of tenant {tenant.slug!r} does not exist")
-    return SdkArtifact(name=row.name, version=row.version, status=row.status, wasm_hash=row.wasm_hash,
-                       spec=dict(row.sdk_spec or {}))
-
-
 def draft_inputs(engine: Engine, tenant: TenantInfo, definition: WorkflowDefinition, version: int) -> CompiledInputs:
-    """The compiler's inputs for a draft that would be ``version`` (SDKs and mappings resolved like a run's)."""
-    catalog = registry_catalog_factory(engine)(tenant.slug)
-    mappings_source = MappingRegistry(engine).source(tenant.slug)
-    sdks: dict[str, SdkArtifact] = {}
-    mappings: dict[str, MappingSpec] = {}
-    for activity in definition.activities:
-        if isinstance(activity, ExtractActivity) and activity.config.sdk not in sdks:
-            info = resolve_sdk_version(catalog, activity.config.sdk, definition.compatibility.required_sdk_version)
-            if info is None:
-                raise NotFoundError(f"SDK {activity.config.sdk!r} has no usable version for tenant {tenant.slug!r}")
-            sdks[info.name] = _sdk_artifact(engine, tenant, info.name, info.version)
-        elif isinstance(activity, LoadActivity):
-            if activity.config.mapping is not None:
-                mappings[activity.id] = activity.config.mapping
-            elif activity.config.mapping_ref is not None:
-                resolved = mappings_source.resolve(activity.config.mapping_ref)
-                if resolved is None:
-                    raise NotFoundError(f"mapping {activity.config.mapping_ref!r} does not exist")
-                mappings[activity.id] = resolved.spec
-    now = datetime.now(UTC)
+    """The compiler's inputs for a draft that would be ``version`` (SDKs and load plans resolved like a run's)."""
     record = WorkflowRecord(id=0, tenant=tenant.slug, workflow_id=definition.id, version=version,
                             content_hash=content_hash(definition), status="DRAFT", created_by="assistant",
-                            created_at=now)
-    return CompiledInputs(tenant, record, definition, sdks, mappings)
+                            created_at=datetime.now(UTC))
+    return workflow_inputs(engine, tenant, record, definition)
 
 
 def compile_draft(inputs: CompiledInputs) -> CompiledDraft:

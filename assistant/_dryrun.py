@@ -109,11 +109,16 @@ def dry_run(service: SdkService, inputs: CompiledInputs, *, rows: int, show: int
                 out = apply_transform(activity.config, inputs_by_id, main=main, ctx=ctx)
                 frames[activity.id] = out.collect().lazy()
             elif isinstance(activity, LoadActivity):
-                mapped = apply_mapping(frames[main], inputs.mappings[activity.id], where=f"load {activity.id!r}")
+                plan = inputs.plans.get(activity.id)
+                if plan is None:
+                    reasons = "; ".join(p.message for p in inputs.problems) or "its input could not be typed"
+                    problems.append(Problem(path, f"load {activity.id!r} has no plan: {reasons}"))
+                    continue
+                mapped = apply_mapping(frames[main], plan.mapping, where=f"load {activity.id!r}")
                 head = mapped.head(show)
                 loads.append(LoadPreview(
                     activity=activity.id, table=activity.config.table,
-                    business_key=tuple(activity.config.business_key), columns=tuple(mapped.columns),
+                    business_key=plan.business_key, columns=tuple(mapped.columns),
                     rows=tuple(tuple(_text(v) for v in row) for row in head.iter_rows()),
                     row_count=mapped.height,
                 ))

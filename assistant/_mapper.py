@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz
 
 from assistant._catalog import FieldView, OperationView, TableView
-from assistant._glossary import canonical_tokens, expansions, split_words
-from erp_platform.transforms import ColumnMapping, MappingSpec, conversion_rule
+from assistant._glossary import canonical_tokens, expansions
+from erp_platform.transforms import ColumnMapping, MappingSpec, column_name, conversion_rule
 
 DEFAULT_THRESHOLD = 0.6
 #: Words that add little to a name: a name with one of them more still means the same thing.
@@ -68,15 +68,6 @@ class MappingProposal(_Frozen):
             ColumnMapping(source=c.source, target=c.target, type=c.type, nullable=not c.key)
             for c in self.columns
         ])
-
-
-def column_name_for(field: str) -> str:
-    """The target column a field gets in a new table: snake_case of its name (``displayName`` ->
-    ``display_name``, ``@odata.etag`` -> ``odata_etag``)."""
-    name = "_".join(split_words(field))[:63] or "field"
-    if name.startswith(("pg_", "_erp_")) or name[0].isdigit():
-        name = f"f_{name}"[:63]
-    return name
 
 
 def _entity_words(op: OperationView) -> tuple[str, ...]:
@@ -210,7 +201,7 @@ def _new_table(op: OperationView, table: str) -> MappingProposal:
     columns: list[ColumnProposal] = []
     seen: set[str] = set()
     for field in op.fields:
-        target = column_name_for(field.name)
+        target = column_name(field.name)
         if target in seen:
             continue
         seen.add(target)

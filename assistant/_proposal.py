@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict
 from assistant._catalog import CatalogView, OperationView
 from assistant._errors import AssistantError
 from assistant._intent import Intent, resolve_operation
-from assistant._mapper import MappingProposal, column_name_for, propose_mapping
+from assistant._mapper import MappingProposal, propose_mapping
+from erp_platform.transforms import column_name
 from erp_platform.workflows import ExtractActivity, SensorTrigger, WorkflowDefinition, model_payload
 
 
@@ -30,7 +31,7 @@ class Proposal(BaseModel):
 
 
 def _plural_table(op: OperationView) -> str:
-    base = column_name_for(re.sub(r"V\d+$", "", op.entity or op.name.removeprefix("list_")))
+    base = column_name(re.sub(r"V\d+$", "", op.entity or op.name.removeprefix("list_")))
     return base if base.endswith("s") else (base[:-1] + "ies" if base.endswith("y") else base + "s")
 
 

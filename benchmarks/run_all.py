@@ -18,6 +18,7 @@ ORDER = [
     "sandbox_overhead.py",
     "sandbox_parsing.py",
     "sdk_build.py",
+    "spec_corpus.py",
     "load.py",
     "sync.py",
     "queue_latency.py",

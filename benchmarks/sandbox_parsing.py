@@ -118,8 +118,9 @@ UNITS = ["PCS", "KG", "BOX", "M", "L"]
 WORDS = ["Steel bolt", "Hex nut", "Washer", "Cable tie", "Hinge", "Bracket", "Gasket", "Spring"]
 
 
-def records(count: int) -> bytes:
-    """``count`` realistic item records (~185 bytes each, two ``/Date(ms)/`` dates) as a JSON array."""
+def records(count: int, first: int = 0) -> bytes:
+    """``count`` realistic item records (~185 bytes each, two ``/Date(ms)/`` dates) as a JSON array; pages start
+    at ``first`` (every page holds other records: the host ends paging on a page that repeats the previous)."""
     base = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
     rows = [
         {
@@ -133,7 +134,7 @@ def records(count: int) -> bytes:
             "Modified": f"/Date({base + i * 61_000})/",
             "Created": f"/Date({base - (i % 700) * 86_400_000}+0000)/",
         }
-        for i in range(count)
+        for i in range(first, first + count)
     ]
     return orjson.dumps(rows)
 
@@ -153,7 +154,7 @@ SERVER = textwrap.dedent(
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs, urlsplit
 
-    rows = sys.stdin.buffer.read()
+    all_rows = sys.stdin.buffer.read().split(b"\n")  # one JSON array of records per page
     pages = int(sys.argv[1])
 
     class Handler(BaseHTTPRequestHandler):
@@ -168,7 +169,7 @@ SERVER = textwrap.dedent(
             page = skip // 1000
             nxt = ('"http://' + self.headers["Host"] + "/odata/v2/Items?$top=1000&$skip=" + str(skip + 1000)
                    + '"') if page + 1 < pages else "null"
-            body = b'{"d":{"results":' + rows + b',"__next":' + nxt.encode() + b"}}"
+            body = b'{"d":{"results":' + all_rows[page] + b',"__next":' + nxt.encode() + b"}}"
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -182,8 +183,9 @@ SERVER = textwrap.dedent(
 )
 
 
-def memory_transport(rows: bytes, pages: int, origin: str) -> httpx.MockTransport:
-    bodies = [page_body(rows, page, pages, origin) for page in range(pages)]
+def memory_transport(pages_rows: list[bytes], origin: str) -> httpx.MockTransport:
+    pages = len(pages_rows)
+    bodies = [page_body(rows, page, pages, origin) for page, rows in enumerate(pages_rows)]
 
     def handler(request: httpx.Request) -> httpx.Response:
         skip = int(request.url.params.get("$skip", "0"))
@@ -210,7 +212,8 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=ROOT / ".erp" / "cache" / "wasm")
     args = parser.parse_args()
 
-    rows = records(PAGE_SIZE)
+    pages_rows = [records(PAGE_SIZE, page * PAGE_SIZE) for page in range(args.pages)]
+    rows = pages_rows[0]
     print(f"page: {PAGE_SIZE} records, {len(rows) / 1e3:.0f} KB, {len(rows) / PAGE_SIZE:.0f} bytes/record; "
           f"{args.pages} pages per run, best of {args.rounds}")
     server: subprocess.Popen[bytes] | None = None
@@ -219,7 +222,7 @@ def main() -> None:
             [sys.executable, "-c", SERVER, str(args.pages)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
         assert server.stdin is not None and server.stdout is not None
-        server.stdin.write(rows)
+        server.stdin.write(b"\n".join(pages_rows))
         server.stdin.close()
         port = int(server.stdout.readline())
         origin = f"http://127.0.0.1:{port}"
@@ -227,7 +230,7 @@ def main() -> None:
         allowed = ("127.0.0.1",)
     else:
         origin = "https://erp.example.com"
-        services = HostServices(transport=memory_transport(rows, args.pages, origin))
+        services = HostServices(transport=memory_transport(pages_rows, origin))
         allowed = ("erp.example.com",)
     manifest = SdkManifest(
         tenant="bench",

@@ -14,12 +14,17 @@ from sdk_builder._errors import GenerationError, ScanRefused, SpecError
 from sdk_builder._generate import GeneratedSdk, generate
 from sdk_builder._loading import load_spec
 from sdk_builder._model import (
+    CredentialLocation,
+    CredentialRequirement,
     DateFormat,
+    Decision,
+    DecisionSource,
     Entity,
     EntityField,
     Incremental,
     IncrementalMode,
     Operation,
+    OperationEvidence,
     Pagination,
     PaginationStyle,
     Parameter,
@@ -32,6 +37,14 @@ from sdk_builder._model import (
     SourceFormat,
     ValueEncoding,
 )
+from sdk_builder._overrides import (
+    IncrementalOverride,
+    OperationOverride,
+    PagingOverride,
+    SdkOverrides,
+    apply_overrides,
+    parse_overrides,
+)
 from sdk_builder._scan import ScanFinding, ScanProfile, ScanReport, scan
 from sdk_builder._version import BUILDER_VERSION
 
@@ -39,7 +52,11 @@ __all__ = [
     "BUILDER_VERSION",
     "BuildTimings",
     "BuiltSdk",
+    "CredentialLocation",
+    "CredentialRequirement",
     "DateFormat",
+    "Decision",
+    "DecisionSource",
     "Entity",
     "EntityField",
     "GeneratedSdk",
@@ -47,9 +64,13 @@ __all__ = [
     "Generator",
     "Incremental",
     "IncrementalMode",
+    "IncrementalOverride",
     "Operation",
+    "OperationEvidence",
+    "OperationOverride",
     "Pagination",
     "PaginationStyle",
+    "PagingOverride",
     "ParamLocation",
     "ParamType",
     "Parameter",
@@ -59,14 +80,17 @@ __all__ = [
     "ScanProfile",
     "ScanRefused",
     "ScanReport",
+    "SdkOverrides",
     "SdkSpec",
     "SkippedOperation",
     "SourceFormat",
     "SpecError",
     "ValueEncoding",
+    "apply_overrides",
     "build_sdk",
     "generate",
     "load_spec",
+    "parse_overrides",
     "scan",
     "sdk_name_from_title",
 ]

@@ -30,6 +30,7 @@ from sdk_builder._generate import FACADE_FILE, GeneratedSdk, code_hash, generate
 from sdk_builder._loading import _options, load_spec, spec_hash
 from sdk_builder._model import ParsedSpec, SdkSpec
 from sdk_builder._naming import default_name, snake_case
+from sdk_builder._overrides import SdkOverrides
 from sdk_builder._scan import ScanProfile, ScanReport, scan
 from sdk_builder._version import BUILDER_VERSION
 
@@ -114,6 +115,7 @@ def build_sdk(
     headers: Mapping[str, str] | None = None,
     auth_scheme: str | None = None,
     generator: Generator | None = None,
+    overrides: SdkOverrides | None = None,
 ) -> BuiltSdk:
     """Parse, generate, scan and compile one SDK, reusing cached stages.
 
@@ -124,6 +126,7 @@ def build_sdk(
         name: the SDK's name; default: derived from the spec's title (:func:`sdk_name_from_title`).
         base_url, headers, auth_scheme: as for :func:`sdk_builder.load_spec`.
         generator: replaces :func:`sdk_builder.generate` (its output is not cached, and scanned like any).
+        overrides: the operator's per-operation overrides (part of the spec hash).
 
     Returns:
         The :class:`BuiltSdk`: parsed spec, generated code, scan reports and the component's path and hash.
@@ -135,7 +138,7 @@ def build_sdk(
         ComponentBuildError: componentize-py could not build the guest.
     """
     raw, shown = _read(source, filename)
-    options = _options(shown, base_url, name, headers, auth_scheme)
+    options = _options(shown, base_url, name, headers, auth_scheme, overrides=overrides)
     key = spec_hash(raw, options)
     use_cache = generator is None
     timings: dict[str, float] = {}
@@ -145,10 +148,10 @@ def build_sdk(
     else:
         started = time.perf_counter()
         parsed = load_spec(raw, filename=shown, base_url=base_url, name=name, headers=headers,
-                           auth_scheme=auth_scheme)
+                           auth_scheme=auth_scheme, overrides=overrides)
         if name is None:
             parsed = _with_default_name(parsed, raw, filename=shown, base_url=base_url, headers=headers,
-                                        auth_scheme=auth_scheme)
+                                        auth_scheme=auth_scheme, overrides=overrides)
         timings["parse_seconds"] = time.perf_counter() - started
         started = time.perf_counter()
         generated = (generator or generate)(parsed.spec)
@@ -214,12 +217,13 @@ def _with_default_name(
     base_url: str | None,
     headers: Mapping[str, str] | None,
     auth_scheme: str | None,
+    overrides: SdkOverrides | None,
 ) -> ParsedSpec:
     """The parsed spec named after its title; the spec hash is the one ``load_spec(name=...)`` gives."""
     derived = sdk_name_from_title(parsed.spec.title, filename)
     if derived == parsed.spec.name:
         return parsed
-    digest = spec_hash(raw, _options(filename, base_url, derived, headers, auth_scheme))
+    digest = spec_hash(raw, _options(filename, base_url, derived, headers, auth_scheme, overrides=overrides))
     spec = parsed.spec.model_copy(update={"name": derived, "spec_hash": digest})
     return parsed.model_copy(update={"spec": spec})
 

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from erp_platform.sandbox._protocol import FieldKind
 from sdk_builder._model import Entity, Operation, Parameter, ParamLocation, ParamType, SdkSpec
-from sdk_builder._naming import NameAllocator, class_name, is_plain_identifier, snake_case
+from sdk_builder._naming import PARAMETER_RESERVED, NameAllocator, class_name, is_plain_identifier, snake_case
 from sdk_builder._pysrc import clean_text, docstring, identifier, literal
 from sdk_builder._version import BUILDER_VERSION
 
@@ -28,7 +28,7 @@ _MODULE_NAMES = frozenset({
 _SHADOW_SENSITIVE = frozenset({
     "datetime", "decimal", "Any", "Field", "Mapping", "Iterator", "Page", "Result", "Record", "str", "int",
     "float", "bool", "list", "dict", "self", "call", "iter_pages",
-})
+}) | PARAMETER_RESERVED
 _PRELUDE = '''
 import datetime
 import decimal

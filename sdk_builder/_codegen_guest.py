@@ -113,11 +113,11 @@ def _op_entry(op: Operation) -> str:
     if op.collection:
         pg = op.pagination
         paging = (pg.style.value, pg.size_param, pg.position_param, pg.first_page, pg.next_path,
-                  pg.page_count_path, pg.total_path)
+                  pg.page_count_path, pg.total_path, pg.has_more_path, pg.fixed_page_size)
         args.append(f"paging={literal(paging)}" if pg.style != PaginationStyle.NONE else "paging=None")
     if op.incremental is not None:
         inc = op.incremental
-        args.append(f"since={literal((inc.mode.value, inc.param, inc.field, inc.literal))}")
+        args.append(f"since={literal((inc.mode.value, inc.param, inc.field, inc.literal, inc.fixed))}")
     if op.request_body is not None:
         args.append(f"body={literal(op.request_body.content_type)}")
     return "    rt.Op(\n        " + ",\n        ".join(args) + ",\n    ),"

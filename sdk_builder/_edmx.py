@@ -8,15 +8,19 @@ from xml.etree.ElementTree import Element
 
 from erp_platform.sandbox._manifest import AuthConfig, AuthScheme, HeaderSource
 from erp_platform.sandbox._protocol import FieldKind
+from sdk_builder._credentials import credential_requirements
 from sdk_builder._documents import not_a_spec
 from sdk_builder._errors import SpecError
 from sdk_builder._model import (
     DateFormat,
+    Decision,
+    DecisionSource,
     Entity,
     EntityField,
     Incremental,
     IncrementalMode,
     Operation,
+    OperationEvidence,
     Pagination,
     PaginationStyle,
     Parameter,
@@ -29,7 +33,7 @@ from sdk_builder._model import (
     SourceFormat,
     ValueEncoding,
 )
-from sdk_builder._naming import NameAllocator, default_name, snake_case
+from sdk_builder._naming import PARAMETER_RESERVED, NameAllocator, default_name, snake_case
 from sdk_builder._openapi import BuildOptions
 from sdk_builder._openapi_schema import SkipOperation
 from sdk_builder._paging_rules import cursor_field
@@ -192,6 +196,9 @@ class EdmxBuilder:
             allowed_domains=((urlsplit(base_url).hostname or "").lower(),),
             auth=auth,
             required_headers=tuple(HeaderSource(name=n, value=v) for n, v in self.options.headers),
+            credentials=credential_requirements(auth, (), auth_purpose=f"--auth {self.options.auth_scheme}"
+                                                if self.options.auth_scheme else ""),
+            base_url_evidence="--base-url (an EDMX document names no server)",
             operations=tuple(operations),
             entities=tuple(e for name, e in self.entities.items() if name in used),
             date_format=DateFormat.ISO if self.v4 else DateFormat.DOTNET,
@@ -327,7 +334,7 @@ class EdmxBuilder:
         by_name = {_attr(p, "Name"): p for p in props}
         params: list[Parameter] = []
         pieces: list[str] = []
-        names = NameAllocator(reserved={"self"})
+        names = NameAllocator(reserved=PARAMETER_RESERVED)
         for key in keys:
             prop = by_name.get(key)
             literal = self._literal(_attr(prop, "Type") or "") if prop is not None else None
@@ -437,13 +444,39 @@ class EdmxBuilder:
                 literal = "v2_datetimeoffset" if prop_type == "Edm.DateTimeOffset" else "v2_datetime"
             incremental = Incremental(field=field, mode=IncrementalMode.ODATA_FILTER, param="$filter",
                                       literal=literal)
+        envelope = "OData V4 `value` array" if self.v4 else "OData V2 `d.results` array (count in `d.__count`)"
+        paging_note = (
+            f"OData server-driven paging: follows `{next_path}` ($skiptoken); `$top`/`$skip` when the server "
+            "sends no next link" if pageable else "not pageable (the entity set refuses $top/$skip)"
+        )
+        incremental_note = (
+            f"OData `$filter` on the change field `{field}`" if incremental is not None
+            else "no DateTime property named like a change field"
+        )
+        evidence = OperationEvidence(
+            selector=Decision(source=DecisionSource.SPEC, evidence=envelope),
+            paging=Decision(source=DecisionSource.SPEC if pageable else DecisionSource.NONE, evidence=paging_note),
+            primary_key=self._key_decision(entity),
+            incremental=Decision(
+                source=DecisionSource.SPEC if incremental is not None else DecisionSource.NONE,
+                evidence=incremental_note,
+            ),
+        )
         return Operation(
             id=op_id, source_id=f"GET {path}", method="GET", path=path,
             summary=summary or f"List {entity} records of {set_name}",
             parameters=(*params, *self._query_options(collection=True)), entity=entity, resource=set_name,
             collection=True, record_path=("value",) if self.v4 else ("d", "results"), pagination=pagination,
             date_format=DateFormat.ISO if self.v4 else DateFormat.DOTNET, incremental=incremental,
+            primary_key=self.entities[entity].keys, evidence=evidence,
         )
+
+    def _key_decision(self, entity: str | None) -> Decision:
+        keys = self.entities[entity].keys if entity is not None and entity in self.entities else ()
+        if not keys:
+            return Decision(source=DecisionSource.NONE, evidence=f"entity type {entity} declares no Key")
+        listed = " + ".join(f"`{k}`" for k in keys)
+        return Decision(source=DecisionSource.SPEC, evidence=f"EDMX Key of entity type {entity}: {listed}")
 
     def _qualified(self, short: str) -> str:
         return next((q for q in self.types if q.rsplit(".", 1)[-1] == short), short)
@@ -532,7 +565,7 @@ class EdmxBuilder:
         method = (_attr(element, "HttpMethod") or "GET").upper()
         if method not in ("GET", "POST"):
             raise SkipOperation(f"HTTP method {method} of a function import is not supported")
-        names = NameAllocator(reserved={"self"})
+        names = NameAllocator(reserved=PARAMETER_RESERVED)
         params: list[Parameter] = []
         for p in _children(element, "Parameter"):
             p_name, p_type = _attr(p, "Name") or "", _attr(p, "Type") or ""
@@ -561,6 +594,16 @@ class EdmxBuilder:
             entity=result.entity, resource=result.entity or name, collection=result.collection,
             record_path=result.record_path, pagination=pagination,
             date_format=DateFormat.ISO if self.v4 else DateFormat.DOTNET,
+            primary_key=self.entities[result.entity].keys if result.collection and result.entity else (),
+            evidence=OperationEvidence(
+                selector=Decision(source=DecisionSource.SPEC, evidence="OData V4 `value` array" if self.v4
+                                  else "OData V2 `d.results` array"),
+                paging=Decision(source=DecisionSource.SPEC if self.v4 else DecisionSource.NONE,
+                                evidence="follows `@odata.nextLink`" if self.v4
+                                else "function imports return one page"),
+                primary_key=self._key_decision(result.entity),
+                incremental=Decision(evidence="a function import takes no change cursor"),
+            ) if result.collection else OperationEvidence(),
         )
 
     def _v4_import(self, op_id: str, name: str, element: Element, is_action: bool) -> Operation:
@@ -576,7 +619,7 @@ class EdmxBuilder:
                 f"{what} {target!r} is bound to an entity: it cannot be called through an import"
             )
         definition = unbound[0]
-        names = NameAllocator(reserved={"self"})
+        names = NameAllocator(reserved=PARAMETER_RESERVED)
         params: list[Parameter] = []
         pieces: list[str] = []
         for p in _children(definition, "Parameter"):

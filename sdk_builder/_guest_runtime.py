@@ -29,6 +29,11 @@ TEMPORAL = re.compile(r"^[0-9T:.+Z-]+$")
 TYPED = re.compile(r"^[A-Za-z0-9_.:+ -]+$")
 INTEGER_TEXT = re.compile(r"^-?\d+$")
 HTTP_ERROR = re.compile(r"^HttpError: (\d{3})\b")
+INDEX = re.compile(r"^-?\d+$")
+LINK_NEXT = re.compile(r'^<([^>]*)>\s*;(?:[^,]*;)?\s*rel="?next"?', re.I)
+HEADER_META = "header:"
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 QUERY_SAFE = "',:()$*!@/"
 TYPE_NAMES = {
     "string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
@@ -248,6 +253,17 @@ def build_query(op: Op, values: dict[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
+def since_headers(op: Op, since: Any, values: dict[str, Any]) -> list[tuple[str, str]]:
+    """The ``If-Modified-Since``-style header carrying ``_since`` (header mode), else none."""
+    if since is None or op.since is None or op.since[0] != "header":
+        return []
+    _mode, param, _field, literal, _fixed = op.since
+    for spec in op.params:
+        if spec[1] == "header" and spec[2].lower() == param.lower() and spec[0] in values:
+            raise fail("bad_params", f"pass either '_since' or the '{spec[0]}' parameter, not both")
+    return [(param, since_literal(since, literal))]
+
+
 def build_headers(op: Op, values: dict[str, Any], body: Any) -> list[tuple[str, str]]:
     """Accept, Content-Type when there is a body, and the operation's header parameters (no line breaks)."""
     headers = [("Accept", "application/json")]
@@ -316,6 +332,9 @@ def since_literal(moment: datetime, literal: str) -> str:
         return "datetime'" + text + "'"
     if literal == "v2_datetimeoffset":
         return "datetimeoffset'" + text + "Z'"
+    if literal == "http_date":
+        return (WEEKDAYS[moment.weekday()] + ", " + str(moment.day).rjust(2, "0") + " " + MONTHS[moment.month - 1]
+                + " " + str(moment.year) + " " + moment.strftime("%H:%M:%S") + " GMT")
     return text + "Z"
 
 
@@ -343,6 +362,10 @@ def parse_token(op: Op, token: Any) -> tuple[str, Any]:
         return kind, rest
     if kind in "SPO" and INTEGER_TEXT.match(rest) and int(rest) >= 0:
         return kind, int(rest)
+    if kind == "Q" and style == "page":  # page-only paging: "Q<page>:<records on a full page>"
+        page, _, full = rest.partition(":")
+        if INTEGER_TEXT.match(page) and INTEGER_TEXT.match(full) and int(page) >= 0 and int(full) > 0:
+            return kind, (int(page), int(full))
     raise fail("bad_params", f"'_next' is not a continuation token of operation '{op.name}'; pass the 'next' "
                "value of the previous page unchanged")
 
@@ -372,15 +395,38 @@ def http_failure(op: Op, method: str, url: str, status: int, body: str) -> Fail:
 
 
 def lookup(data: Any, path: str) -> Any:
-    """A meta value: the key itself (``@odata.nextLink``), else a dotted path (``d.__next``)."""
+    """A meta value: the key itself (``@odata.nextLink``), else a dotted path (``d.__next``); integer
+    parts index arrays, negative ones from the end (``data.-1.id``: the last record's id)."""
     if isinstance(data, dict) and path in data:
         return data[path]
     current = data
     for part in path.split("."):
-        if not isinstance(current, dict) or part not in current:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and INDEX.match(part) and -len(current) <= int(part) < len(current):
+            current = current[int(part)]
+        else:
             return None
-        current = current[part]
     return current
+
+
+def link_next(value: Any) -> Any:
+    """The rel="next" URL of an RFC 8288 ``Link`` header value, or None."""
+    if not isinstance(value, str):
+        return None
+    for part in value.split(","):
+        match = LINK_NEXT.match(part.strip())
+        if match:
+            return match.group(1)
+    return None
+
+
+def header_value(headers: Any, name: str) -> Any:
+    """A response header's value (case-insensitive) from the guest-mode header list."""
+    for key, value in headers or []:
+        if str(key).lower() == name:
+            return value
+    return None
 
 
 def dig(op: Op, data: Any, path: tuple[str, ...], strict: bool) -> Any:
@@ -480,9 +526,13 @@ def next_token(
     """The continuation token of the next page, or None on the last page."""
     if op.paging is None:
         return None
-    style, _, _, first, next_path, count_path, total_path = op.paging
+    style, _, _, first, next_path, count_path, total_path, more_path, fixed = op.paging
     kind, position = state
     link = meta.get(next_path) if next_path else None
+    if next_path and next_path.startswith(HEADER_META):
+        link = link_next(link)
+    if more_path and meta.get(more_path) is False:
+        return None
     if style in ("odata_next_link", "odata_skip") or (style == "cursor" and isinstance(link, str)
                                                       and link.startswith(("http://", "https://", "/"))):
         if isinstance(link, str) and link:
@@ -495,6 +545,11 @@ def next_token(
         return None if link in (None, "") else "C" + str(link)
     total = meta.get(total_path) if total_path else None
     if style == "page":
+        if op.paging[1] is None:  # page only: the server's page size is fixed; a short or empty page is last
+            page, full = position if kind == "Q" else (first if position is None else position, fixed or count)
+            if count == 0 or count < full:
+                return None
+            return "Q" + str(page + 1) + ":" + str(full)
         page = first if position is None else position
         pages = meta.get(count_path) if count_path else None
         if isinstance(pages, int) and not isinstance(pages, bool):
@@ -518,9 +573,10 @@ def request_url(op: Op, values: dict[str, Any], state: tuple[str, Any], size: An
     if state[0] == "L":
         return str(state[1])
     pairs = build_query(op, values)
-    if since is not None:
-        mode, param, _field, literal = op.since
+    if since is not None and op.since[0] != "header":
+        mode, param, _field, literal, fixed = op.since
         stamp = since_literal(since, literal)
+        pairs.extend((key, query_value(value)) for key, value in fixed if not any(p[0] == key for p in pairs))
         if mode == "odata_filter":
             expression = _field + " gt " + stamp
             existing = [i for i, pair in enumerate(pairs) if pair[0] == param]
@@ -542,7 +598,8 @@ def request_url(op: Op, values: dict[str, Any], state: tuple[str, Any], size: An
         if position_param and style in ("odata_skip", "odata_next_link", "offset_limit") and position:
             pairs.append((position_param, str(position)))
         if position_param and style == "page":
-            pairs.append((position_param, str(first if position is None else position)))
+            page = position[0] if kind == "Q" else position
+            pairs.append((position_param, str(first if page is None else page)))
         if position_param and style == "cursor" and kind == "C":
             pairs.append((position_param, query_value(position)))
     return with_query(op.build_path(values), pairs)
@@ -588,7 +645,7 @@ def run(op: Op, fields: dict[str, dict[str, str]], params: dict[str, Any]) -> di
     values = bind(op, params)
     url = request_url(op, values, state, size, since)
     body = build_body(op, values)
-    request = host.HttpRequest(op.method, url, build_headers(op, values, body), body)
+    request = host.HttpRequest(op.method, url, build_headers(op, values, body) + since_headers(op, since, values), body)
     entity_fields = fields.get(op.entity, {}) if op.entity else {}
     if not op.collection:
         response = send(op, request)
@@ -598,8 +655,8 @@ def run(op: Op, fields: dict[str, dict[str, str]], params: dict[str, Any]) -> di
         if entity_fields and isinstance(result, dict):
             result = normalise(result, entity_fields)
         return {"status": response.status, "result": result, "entity": op.entity}
-    paging = op.paging or ("none", None, None, 1, None, None, None)
-    meta_paths = [p for p in paging[4:] if p]
+    paging = op.paging or ("none", None, None, 1, None, None, None, None, None)
+    meta_paths = [p for p in paging[4:8] if p]
     if mode == "host":
         try:
             info = host.fetch_json_records(request, list(op.records), meta_paths)
@@ -611,7 +668,7 @@ def run(op: Op, fields: dict[str, dict[str, str]], params: dict[str, Any]) -> di
         meta = meta if isinstance(meta, dict) else {}
         token = next_token(op, state, url, meta, count=info.record_count, size=size)
         return {"status": info.status, "host_page": info.page_id, "fields": entity_fields, "next": token,
-                "entity": op.entity}
+                "entity": op.entity, "selector": list(op.records)}
     response = send(op, request)
     data = parse_json(op, response.body)
     records = dig(op, data, op.records, True)
@@ -620,9 +677,14 @@ def run(op: Op, fields: dict[str, dict[str, str]], params: dict[str, Any]) -> di
         raise fail("bad_response", f"operation '{op.name}': '{where}' is not a list of records")
     if entity_fields:
         records = [normalise(r, entity_fields) for r in records]
-    meta = {path: lookup(data, path) for path in meta_paths}
+    meta = {
+        path: header_value(response.headers, path[len(HEADER_META):]) if path.startswith(HEADER_META)
+        else lookup(data, path)
+        for path in meta_paths
+    }
     token = next_token(op, state, url, meta, count=len(records), size=size)
-    return {"status": response.status, "records": records, "next": token, "entity": op.entity}
+    return {"status": response.status, "records": records, "next": token, "entity": op.entity,
+            "selector": list(op.records)}
 
 
 def execute(ops: dict[str, Op], fields: dict[str, dict[str, str]], operation: str, params_json: str) -> str:

@@ -15,6 +15,7 @@ from sdk_builder._edmx import EdmxBuilder
 from sdk_builder._errors import SpecError
 from sdk_builder._model import ParsedSpec, SourceFormat
 from sdk_builder._openapi import BuildOptions, OpenApiBuilder
+from sdk_builder._overrides import SdkOverrides, apply_overrides
 from sdk_builder._swagger2 import swagger_to_openapi
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -27,6 +28,8 @@ def _options(
     name: str | None,
     headers: Mapping[str, str] | None,
     auth_scheme: str | None,
+    *,
+    overrides: SdkOverrides | None = None,
 ) -> BuildOptions:
     if name is not None and not _SDK_NAME.match(name):
         raise InvalidInputError(
@@ -43,7 +46,8 @@ def _options(
             raise InvalidInputError(f"value of header {header!r} contains a line break or NUL: remove it.")
         pairs.append((header, value))
     return BuildOptions(
-        filename=filename, base_url=base_url, name=name, headers=tuple(pairs), auth_scheme=auth_scheme
+        filename=filename, base_url=base_url, name=name, headers=tuple(pairs), auth_scheme=auth_scheme,
+        overrides="" if overrides is None or overrides.empty else overrides.canonical(),
     )
 
 
@@ -51,18 +55,16 @@ def spec_hash(raw: bytes, options: BuildOptions) -> str:
     """sha256 of the raw spec bytes plus the build options (everything that shapes the generated SDK)."""
     digest = hashlib.sha256(raw)
     digest.update(b"\0")
-    digest.update(
-        json.dumps(
-            {
-                "filename": options.filename,
-                "base_url": options.base_url,
-                "name": options.name,
-                "headers": [list(pair) for pair in options.headers],
-                "auth_scheme": options.auth_scheme,
-            },
-            sort_keys=True,
-        ).encode()
-    )
+    described: dict[str, object] = {
+        "filename": options.filename,
+        "base_url": options.base_url,
+        "name": options.name,
+        "headers": [list(pair) for pair in options.headers],
+        "auth_scheme": options.auth_scheme,
+    }
+    if options.overrides:
+        described["overrides"] = options.overrides
+    digest.update(json.dumps(described, sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -74,6 +76,7 @@ def load_spec(
     name: str | None = None,
     headers: Mapping[str, str] | None = None,
     auth_scheme: str | None = None,
+    overrides: SdkOverrides | None = None,
 ) -> ParsedSpec:
     """Parse an OpenAPI 3.x / Swagger 2.0 (YAML or JSON) or OData V2/V4 EDMX spec into an SdkSpec.
 
@@ -85,6 +88,8 @@ def load_spec(
         headers: constant values of headers the ERP requires on every request (e.g. a tenant header);
             required header parameters not given here become host-supplied credentials.
         auth_scheme: which security scheme to use (OpenAPI: a securitySchemes name; EDMX: bearer|basic|none).
+        overrides: the operator's per-operation overrides (:func:`sdk_builder.parse_overrides`); part of the
+            spec hash, applied after inference.
 
     Returns:
         The :class:`ParsedSpec`: the SdkSpec, the operations skipped with reasons, and warnings.
@@ -107,8 +112,13 @@ def load_spec(
             raise SpecError(
                 f"cannot read the spec file ({exc.strerror or exc}). Check the path.", filename=str(path)
             ) from None
-    options = _options(shown, base_url, name, headers, auth_scheme)
+    options = _options(shown, base_url, name, headers, auth_scheme, overrides=overrides)
     digest = spec_hash(raw, options)
+    parsed = _parse(raw, shown, options, digest)
+    return apply_overrides(parsed, overrides) if overrides is not None else parsed
+
+
+def _parse(raw: bytes, shown: str, options: BuildOptions, digest: str) -> ParsedSpec:
     document = decode(raw, shown)
     if document.xml is not None:
         edmx = EdmxBuilder(document.xml, options=options, spec_hash=digest, warnings=document.warnings)

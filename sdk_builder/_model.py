@@ -91,12 +91,64 @@ class RequestBody(BaseModel):
 class PaginationStyle(StrEnum):
     """How an operation's result is split into pages."""
 
-    ODATA_NEXT_LINK = "odata_next_link"  # follow a next link (@odata.nextLink, d.__next, a generic next URL)
+    # follow a next link: @odata.nextLink, d.__next, _links.next.href, links.next, or a ``Link`` header
+    ODATA_NEXT_LINK = "odata_next_link"
     ODATA_SKIP = "odata_skip"  # $top / $skip
-    PAGE = "page"  # page / pageSize (/ pageCount)
+    PAGE = "page"  # page / pageSize (/ pageCount); page only (no size parameter): stop on a short page
     OFFSET_LIMIT = "offset_limit"  # offset / limit
-    CURSOR = "cursor"  # an opaque cursor returned in the body and sent back as a parameter
+    CURSOR = "cursor"  # an opaque cursor (in the body, or the last record's id) sent back as a parameter
     NONE = "none"
+
+
+class DecisionSource(StrEnum):
+    """Where a builder decision about an operation comes from."""
+
+    SPEC = "spec"  # inferred from the spec (schema property, parameter, path, extension)
+    OVERRIDE = "override"  # set by the operator (--override FILE or --set)
+    NONE = "none"  # nothing applies (not a list operation, or nothing found)
+
+
+class Decision(BaseModel):
+    """One decision of the builder about one operation, with the evidence that decided it."""
+
+    model_config = _FROZEN
+
+    source: DecisionSource = DecisionSource.NONE
+    evidence: str = Field("", description="which property, parameter, path or extension decided it, and why")
+
+
+class OperationEvidence(BaseModel):
+    """Evidence of every inferred decision of a list operation (shown by `erp sdk build` and `sdk show`)."""
+
+    model_config = _FROZEN
+
+    selector: Decision = Decision()
+    paging: Decision = Decision()
+    primary_key: Decision = Decision()
+    incremental: Decision = Decision()
+
+
+class CredentialLocation(StrEnum):
+    """Where the host puts a credential on each request."""
+
+    AUTH = "auth"  # the auth scheme (bearer token, basic password/username)
+    HEADER = "header"  # a request header (API key header, tenant/organisation id header)
+    QUERY = "query"  # a query parameter (API key in the query)
+
+
+class CredentialRequirement(BaseModel):
+    """A credential the SDK needs: set it with ``printf %s "$VALUE" | erp credentials set TENANT NAME``."""
+
+    model_config = _FROZEN
+
+    name: str = Field(description="credential name in the tenant's credential store")
+    location: CredentialLocation
+    wire_name: str = Field(description="header or query parameter name, or the auth scheme (bearer, basic)")
+    purpose: str = Field(description="what the ERP uses it for, from the spec")
+
+    def command(self, tenant: str = "TENANT") -> str:
+        """The exact command that sets it."""
+        return f'printf %s "$VALUE" | erp credentials set {tenant} {self.name}'
 
 
 class Pagination(BaseModel):
@@ -115,6 +167,12 @@ class Pagination(BaseModel):
     next_path: str | None = Field(None, description="meta path of the next link or next cursor")
     page_count_path: str | None = Field(None, description="meta path of the page count (page style)")
     total_path: str | None = Field(None, description="meta path of the total record count")
+    has_more_path: str | None = Field(
+        None, description="meta path of a 'more pages follow' flag (has_more): paging stops when it is false"
+    )
+    fixed_page_size: int | None = Field(
+        None, description="server page size when the client cannot choose one (page-only paging)"
+    )
 
 
 class IncrementalMode(StrEnum):
@@ -122,6 +180,7 @@ class IncrementalMode(StrEnum):
 
     ODATA_FILTER = "odata_filter"  # $filter=<field> gt <literal>
     QUERY_PARAM = "query_param"  # ?updated_since=<iso>
+    HEADER = "header"  # If-Modified-Since: <http-date or iso>
 
 
 class DateFormat(StrEnum):
@@ -138,8 +197,13 @@ class Incremental(BaseModel):
 
     field: str | None = Field(None, description="record field holding the last-change timestamp, when known")
     mode: IncrementalMode
-    param: str = Field(description="wire name of the query parameter ($filter or e.g. updated_since)")
-    literal: str = Field("iso", description="iso | v2_datetime | v2_datetimeoffset")
+    param: str = Field(
+        description="wire name of the query parameter or header ($filter, updated_since, If-Modified-Since)"
+    )
+    literal: str = Field("iso", description="iso | v2_datetime | v2_datetimeoffset | http_date")
+    fixed: tuple[tuple[str, str], ...] = Field(
+        (), description="query parameters sent with the cursor, e.g. (lastModifiedDateTimeCondition, >=)"
+    )
 
 
 class Operation(BaseModel):
@@ -164,6 +228,8 @@ class Operation(BaseModel):
     pagination: Pagination = Pagination()
     date_format: DateFormat = DateFormat.ISO
     incremental: Incremental | None = None
+    primary_key: tuple[str, ...] = Field((), description="record fields identifying a record (list operations)")
+    evidence: OperationEvidence = OperationEvidence()
     deprecated: bool = False
 
     @property
@@ -216,6 +282,11 @@ class SdkSpec(BaseModel):
     operations: tuple[Operation, ...] = ()
     entities: tuple[Entity, ...] = ()
     date_format: DateFormat = DateFormat.ISO
+    credentials: tuple[CredentialRequirement, ...] = Field(
+        (), description="credentials the SDK needs in the tenant's store (auth scheme, required headers)"
+    )
+    base_url_evidence: str = Field("", description="why this base URL (which server, or --base-url)")
+    overrides: tuple[str, ...] = Field((), description="operator overrides applied, as OPERATION.FIELD=VALUE")
     spec_hash: str = Field(description="sha256 of the raw spec bytes and the build options")
 
     @property

@@ -10,6 +10,12 @@ _CAMEL_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL_2 = re.compile(r"([a-z0-9])([A-Z])")
 _NON_WORD = re.compile(r"[^0-9A-Za-z]+")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+#: Names generated code must not bind (the security scan refuses them as names): parameters and fields named
+#: like these get another name (``open`` -> ``open_2``, or an alias on the record model).
+PARAMETER_RESERVED = frozenset({
+    "self", "eval", "exec", "compile", "__import__", "open", "globals", "locals", "vars", "getattr", "setattr",
+    "delattr", "breakpoint", "input", "help", "exit", "quit", "memoryview",
+})
 
 
 def snake_case(text: str, *, fallback: str = "x") -> str:

@@ -7,12 +7,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from erp_platform.sandbox._manifest import AuthScheme, HeaderSource
+from erp_platform.sandbox._manifest import AuthConfig, AuthScheme, HeaderSource
+from sdk_builder._credentials import credential_requirements
 from sdk_builder._errors import SpecError
+from sdk_builder._keys import infer_key
 from sdk_builder._model import (
     DateFormat,
+    Decision,
+    DecisionSource,
     Entity,
     Operation,
+    OperationEvidence,
     Pagination,
     PaginationStyle,
     Parameter,
@@ -25,7 +30,7 @@ from sdk_builder._model import (
     SourceFormat,
     ValueEncoding,
 )
-from sdk_builder._naming import NameAllocator, default_name, snake_case
+from sdk_builder._naming import PARAMETER_RESERVED, NameAllocator, default_name, snake_case
 from sdk_builder._openapi_schema import (
     EntityRegistry,
     Resolver,
@@ -67,6 +72,7 @@ class BuildOptions:
     name: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     auth_scheme: str | None = None
+    overrides: str = ""  # canonical JSON of the operator's overrides ("" for none)
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,8 @@ class OpenApiBuilder:
         self.registry = EntityRegistry(self.resolver)
         self.skipped: list[SkippedOperation] = []
         self.dropped_headers: set[str] = set(_HOST_HEADERS)
+        self.header_purposes: dict[str, str] = {}
+        self.auth_purpose = ""
 
     # -- whole document -----------------------------------------------------------------------------------
 
@@ -147,7 +155,7 @@ class OpenApiBuilder:
                 f"{label} document has no 'paths': nothing to build. Pass the complete spec with its paths.",
                 filename=self.filename,
             )
-        base_url, domains = resolve_base_url(
+        base_url, domains, base_evidence = resolve_base_url(
             self.doc.get("servers"), self.options.base_url, filename=self.filename
         )
         components = as_dict(self.doc.get("components"))
@@ -155,6 +163,7 @@ class OpenApiBuilder:
             components.get("securitySchemes"), self.doc.get("security"), self.options.auth_scheme,
             filename=self.filename,
         )
+        self.auth_purpose = _auth_purpose(components.get("securitySchemes"), auth)
         self.warnings.extend(auth_warnings)
         if auth.scheme == AuthScheme.API_KEY_HEADER and auth.header_name:
             self.dropped_headers.add(auth.header_name.lower())
@@ -171,6 +180,7 @@ class OpenApiBuilder:
                 reason = str(exc) if isinstance(exc, SkipOperation) else f"malformed operation: {exc!r}"
                 self._skip(raw, reason)
         operations = self._fill_resources(operations)
+        operations = self._primary_keys(operations)
         if not operations:
             reasons = "; ".join(f"{s.operation_id}: {s.reason}" for s in self.skipped[:3])
             raise SpecError(
@@ -181,7 +191,9 @@ class OpenApiBuilder:
         used = {op.entity for op in operations} | {
             op.request_body.entity for op in operations if op.request_body is not None
         }
-        entities = tuple(e for name, e in self.registry.entities.items() if name in used)
+        entities = tuple(
+            self._with_key(e, operations) for name, e in self.registry.entities.items() if name in used
+        )
         info = as_dict(self.doc.get("info"))
         spec = SdkSpec(
             name=self.options.name or default_name(self.filename),
@@ -193,6 +205,10 @@ class OpenApiBuilder:
             allowed_domains=domains,
             auth=auth,
             required_headers=required_headers,
+            credentials=credential_requirements(
+                auth, required_headers, auth_purpose=self.auth_purpose, header_purposes=self.header_purposes
+            ),
+            base_url_evidence=base_evidence,
             operations=tuple(operations),
             entities=entities,
             date_format=DateFormat.DOTNET
@@ -247,6 +263,9 @@ class OpenApiBuilder:
                 if p.get("in") == "header" and p.get("required") and p["name"].lower() not in _HOST_HEADERS:
                     counts[p["name"].lower()] = counts.get(p["name"].lower(), 0) + 1
                     spelled.setdefault(p["name"].lower(), p["name"])
+                    text = str(p.get("description") or "").strip().split("\n")[0][:160]
+                    if text:
+                        self.header_purposes.setdefault(p["name"].lower(), text)
         for lower, count in counts.items():
             if lower not in given and count * 2 >= len(raw_ops) and lower not in self.dropped_headers:
                 headers.append(HeaderSource(name=spelled[lower], credential=snake_case(spelled[lower])))
@@ -263,6 +282,31 @@ class OpenApiBuilder:
             filled.append(op.model_copy(update={"resource": by_path[prefix]}) if prefix else op)
         return filled
 
+    def _primary_keys(self, operations: list[Operation]) -> list[Operation]:
+        """Each list operation's primary key, from stated keys, item GET paths or id-like fields."""
+        item_gets = [op for op in operations if op.method == "GET"]
+        done: list[Operation] = []
+        for op in operations:
+            if not op.collection:
+                done.append(op)
+                continue
+            entity = self.registry.entities.get(op.entity) if op.entity else None
+            stated = entity.keys if entity is not None else ()
+            choice = infer_key(op, entity, item_gets, stated=stated,
+                               stated_by=f"the record schema `{op.entity}` states its key (x-primary-key)")
+            evidence = op.evidence.model_copy(update={"primary_key": choice.decision})
+            done.append(op.model_copy(update={"primary_key": choice.fields, "evidence": evidence}))
+        return done
+
+    @staticmethod
+    def _with_key(entity: Entity, operations: list[Operation]) -> Entity:
+        if entity.keys:
+            return entity
+        for op in operations:
+            if op.collection and op.entity == entity.name and op.primary_key:
+                return entity.model_copy(update={"keys": op.primary_key})
+        return entity
+
     # -- one operation ------------------------------------------------------------------------------------
 
     def _operation(self, raw: _RawOperation) -> Operation:
@@ -272,35 +316,59 @@ class OpenApiBuilder:
         for placeholder in encodings:
             if placeholder not in declared_path:
                 raise SkipOperation(f"path parameter '{{{placeholder}}}' is not declared in the operation")
-        names = NameAllocator(reserved={"self"})
+        names = NameAllocator(reserved=PARAMETER_RESERVED)
         ordered = sorted(
             params, key=lambda p: (0, list(encodings).index(p["name"])) if p.get("in") == "path"
             and p["name"] in encodings else (1, 0)
         )
         built: list[Parameter] = []
         query: dict[str, tuple[str, dict[str, Any]]] = {}
+        headers: dict[str, tuple[str, dict[str, Any]]] = {}
         for p in ordered:
             param = self._parameter(raw, p, encodings, names)
             if param is not None:
                 built.append(param)
                 if param.location == ParamLocation.QUERY:
                     query.setdefault(alnum(param.wire_name), (param.wire_name, self._schema_of(p)))
+                elif param.location == ParamLocation.HEADER:
+                    headers.setdefault(alnum(param.wire_name), (param.wire_name, self._schema_of(p)))
         body = self._request_body(raw, names)
         if body is not None:
             built.append(body[0])
-        shape = self._response_shape(raw)
         resource = resource_of_path(raw.path)
+        shape = self._response_shape(raw, resource)
         entity_name = self.registry.register(shape.record_schema, resource) if shape.record_schema else None
         entity: Entity | None = self.registry.entities.get(entity_name) if entity_name else None
         collection = raw.method == "get" and shape.collection
         pagination, incremental = Pagination(), None
+        evidence = OperationEvidence()
         if collection:
-            pagination = detect_pagination(query, shape)
-            incremental = detect_incremental(query, shape, entity)
+            texts = [str(raw.op.get("description") or ""), str(raw.op.get("summary") or "")]
+            texts += [str(self.resolver.deref(p).get("description") or "") for p in self._parameters(raw)]
+            id_field = next((f.name for f in entity.fields if f.name.lower() == "id"), None) if entity else None
+            pagination, paging_note = detect_pagination(query, shape, key_field=id_field, texts=texts)
+            incremental, incremental_note = detect_incremental(query, shape, entity, headers=headers)
             paging_wires = {pagination.size_param, pagination.position_param} - {None}
             built = [
                 p for p in built if not (p.location == ParamLocation.QUERY and p.wire_name in paging_wires)
             ]
+            spec_says = DecisionSource.SPEC
+            evidence = OperationEvidence(
+                selector=Decision(source=spec_says, evidence=shape.evidence),
+                paging=Decision(
+                    source=spec_says if pagination.style != PaginationStyle.NONE else DecisionSource.NONE,
+                    evidence=paging_note,
+                ),
+                incremental=Decision(
+                    source=spec_says if incremental is not None else DecisionSource.NONE, evidence=incremental_note
+                ),
+            )
+        if raw.method == "get" and not collection and shape.record_schema is None and not raw.path.endswith("}"):
+            self.warnings.append(
+                f"{self.filename}: {raw.op_id} (GET {raw.path}): the response has no schema, so where its records "
+                f"are is unknown and it is read as one result; if it returns a list, rebuild with "
+                f"--set {raw.op_id}.record_path=PATH (dotted, '' for a top-level array)"
+            )
         summary = str(raw.op.get("summary") or "").strip()
         description = str(raw.op.get("description") or "").strip()
         return Operation(
@@ -319,6 +387,7 @@ class OpenApiBuilder:
             pagination=pagination if pagination.style != PaginationStyle.NONE or collection else Pagination(),
             date_format=shape.date_format,
             incremental=incremental,
+            evidence=evidence,
             deprecated=bool(raw.op.get("deprecated")),
         )
 
@@ -410,13 +479,17 @@ class OpenApiBuilder:
         if not isinstance(body, dict):
             return None
         content = as_dict(body.get("content"))
-        if raw.op.get("x-unsupported-body"):
-            raise SkipOperation(str(raw.op["x-unsupported-body"]))
         json_types = [m for m in content if media_is_json(str(m))]
-        if content and not json_types:
-            raise SkipOperation(
-                f"request body media type {', '.join(map(str, content))} is not supported (JSON bodies only)"
-            )
+        unsupported = raw.op.get("x-unsupported-body") or (
+            f"request body media type {', '.join(map(str, content))} is not supported (JSON bodies only)"
+            if content and not json_types else None
+        )
+        if unsupported:
+            if raw.method in ("get", "delete") and not body.get("required"):
+                # a read with an optional form body (Stripe declares one on every GET): send none
+                self.warnings.append(f"{self.filename}: {raw.op_id}: optional request body dropped: {unsupported}")
+                return None
+            raise SkipOperation(str(unsupported))
         media = str(json_types[0]) if json_types else "application/json"
         schema = as_dict(content.get(media)).get("schema") if json_types else None
         entity = self.registry.register(schema, body_name or "body") if ref_name(schema) else None
@@ -441,7 +514,7 @@ class OpenApiBuilder:
         )
         return param, request_body
 
-    def _response_shape(self, raw: _RawOperation) -> ResponseShape:
+    def _response_shape(self, raw: _RawOperation, resource: str) -> ResponseShape:
         responses = raw.op.get("responses")
         if not isinstance(responses, dict):
             return ResponseShape()
@@ -455,13 +528,32 @@ class OpenApiBuilder:
                 if resolved.get("content"):
                     break
         content = chosen.get("content") if isinstance(chosen.get("content"), dict) else {}
+        declared = tuple(str(h).lower() for h in as_dict(chosen.get("headers")))
         if not content:
-            return ResponseShape()
+            return ResponseShape(headers=declared)
         json_types = [m for m in content if media_is_json(str(m))]
         if not json_types:
             raise SkipOperation(f"response media type {', '.join(map(str, content))} is not JSON")
         media = content[json_types[0]]
         schema = media.get("schema") if isinstance(media, dict) else None
         if schema is None or schema == {}:
-            return ResponseShape()
-        return analyze_response(self.resolver, schema)
+            return ResponseShape(headers=declared)
+        return analyze_response(self.resolver, schema, resource=resource, headers=declared)
+
+
+def _auth_purpose(schemes: Any, auth: AuthConfig) -> str:
+    """``security scheme `OAuth2` (oauth2)`` for the scheme the SDK uses, from the spec."""
+    if auth.scheme == AuthScheme.NONE or not isinstance(schemes, dict):
+        return ""
+    for name, scheme in schemes.items():
+        if isinstance(scheme, dict):
+            kind = str(scheme.get("type") or "")
+            header = str(scheme.get("name") or "")
+            if auth.scheme == AuthScheme.API_KEY_HEADER and header.lower() != (auth.header_name or "").lower():
+                continue
+            if auth.scheme == AuthScheme.API_KEY_QUERY and header != (auth.param_name or ""):
+                continue
+            if auth.scheme in (AuthScheme.BEARER, AuthScheme.BASIC) and kind == "apiKey":
+                continue
+            return f"security scheme `{name}` ({kind})"
+    return ""

@@ -176,6 +176,17 @@ def ref_name(schema: Any) -> str | None:
     return None
 
 
+def stated_key(schema: dict[str, Any]) -> tuple[str, ...]:
+    """A key the record schema states in an extension (``x-primary-key``, ``x-keys``, ``x-id``, ...)."""
+    for name in ("x-primary-key", "x-primary-keys", "x-keys", "x-key", "x-id", "x-identifier"):
+        value = schema.get(name)
+        if isinstance(value, str) and value:
+            return (value,)
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return tuple(str(v) for v in value)
+    return ()
+
+
 def _is_record_schema(resolver: Resolver, schema: Any) -> bool:
     flat = resolver.flatten(schema)
     kind, _ = schema_type(flat)
@@ -217,7 +228,7 @@ class EntityRegistry:
                     description=str(prop_flat.get("description") or prop_flat.get("title") or ""),
                 )
             )
-        keys = tuple(f.name for f in fields if f.name in ("id", "Id", "ID"))[:1]
+        keys = stated_key(flat)
         self.entities[entity_name] = Entity(
             name=entity_name, fields=tuple(fields), keys=keys, description=str(flat.get("description") or "")
         )
@@ -235,67 +246,180 @@ class ResponseShape:
     date_format: DateFormat = DateFormat.ISO
     odata: bool = False
     meta: dict[str, str] = field(default_factory=dict)  # lower-cased alnum name -> meta path
+    evidence: str = ""  # why these records (the selector decision)
+    headers: tuple[str, ...] = ()  # response headers the spec declares (lower-case), e.g. "link"
 
 
 def alnum(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
+def singular(word: str) -> str:
+    """``invoices`` -> ``invoice``, ``categories`` -> ``category``, ``addresses`` -> ``address``."""
+    lower = word.lower()
+    if lower.endswith("ies") and len(word) > 4:
+        return word[:-3] + ("Y" if word[-3:].isupper() else "y")
+    if lower.endswith(("sses", "xes", "ches", "shes", "zzes")):
+        return word[:-2]
+    if lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+#: Arrays that hold messages about the response, never the records.
+_NOT_RECORDS = frozenset({
+    "warnings", "errors", "messages", "validationerrors", "links", "link", "notifications", "problems",
+    "infos", "faults", "details", "_links", "alerts",
+})
+#: Object properties that wrap the record array one level down (HAL, QuickBooks, generic envelopes).
+_WRAPPERS = ("_embedded", "embedded", "data", "result", "results", "response", "payload", "queryresponse",
+             "content", "body")
+
+
 def _meta_names(resolver: Resolver, props: dict[str, Any], skip: str | None) -> dict[str, str]:
+    """Metadata beside the records, by alnum name, up to three levels deep (``meta.cursors.next``)."""
     found: dict[str, str] = {}
-    for key, prop in props.items():
-        if key == skip:
-            continue
-        found.setdefault(alnum(str(key)), str(key))
+
+    def visit(prefix: str, name: str, prop: Any, depth: int) -> None:
+        path = f"{prefix}.{name}" if prefix else name
+        found.setdefault(alnum(path), path)
+        found.setdefault(alnum(name), path)
+        if depth >= 3:
+            return
         flat = resolver.flatten(prop)
         if schema_type(flat)[0] == "object":
-            for sub_key in flat.get("properties") or {}:
-                found.setdefault(alnum(f"{key}{sub_key}"), f"{key}.{sub_key}")
-                found.setdefault(alnum(str(sub_key)), f"{key}.{sub_key}")
+            for sub_key, sub in (flat.get("properties") or {}).items():
+                visit(path, str(sub_key), sub, depth + 1)
+
+    for key, prop in props.items():
+        if key != skip:
+            visit("", str(key), prop, 1)
     return found
 
 
-def analyze_response(resolver: Resolver, schema: Any) -> ResponseShape:
-    """Classify a success response schema: record array at the top, in ``value``, ``d.results``, or a
-    named array; else a single result, unwrapped from a one-property wrapper (``{"Customer": {...}}``)."""
+@dataclass(frozen=True)
+class _Candidate:
+    path: tuple[str, ...]
+    items: Any
+    score: int
+    reasons: tuple[str, ...]
+
+
+def _record_arrays(resolver: Resolver, props: dict[str, Any]) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    for key, value in props.items():
+        flat = resolver.flatten(value)
+        if schema_type(flat)[0] == "array" and _is_record_schema(resolver, flat.get("items")):
+            found.append((str(key), flat.get("items")))
+    return found
+
+
+def _score(name: str, items: Any, resource: str, nested_in: str | None) -> _Candidate:
+    reasons: list[str] = []
+    score = 0
+    wanted = {alnum(resource), alnum(singular(resource))} - {""}
+    item_ref = ref_name(items) or ""
+    if alnum(name) in wanted or alnum(singular(name)) in wanted:
+        score += 100
+        reasons.append(f"named like the resource `{resource}`")
+    elif item_ref and alnum(singular(item_ref)) in wanted | {alnum(singular(w)) for w in wanted}:
+        score += 60
+        reasons.append(f"its items are `{item_ref}`, the resource's type")
+    if alnum(name) in _RECORD_ARRAY_NAMES:
+        score += 40
+        reasons.append(f"`{name}` is a record-array name")
+    if nested_in is not None and alnum(nested_in) in ("embedded",):
+        score += 40
+        reasons.append("HAL `_embedded`")
+    if alnum(name) in _NOT_RECORDS or alnum(name).endswith(("warnings", "errors")):
+        score -= 200
+        reasons.append(f"`{name}` holds messages, not records")
+    return _Candidate((name,), items, score, tuple(reasons))
+
+
+def analyze_response(
+    resolver: Resolver, schema: Any, *, resource: str = "", headers: tuple[str, ...] = ()
+) -> ResponseShape:
+    """Classify a success response schema and choose the record selector, with its evidence.
+
+    Candidates are arrays of objects at the top level and one level down in wrapper objects
+    (``_embedded``, ``data``, ``QueryResponse``, ...). The records are the array named like the resource
+    (``Contacts`` for ``/Contacts``), else one whose items are the resource's type, else one with a
+    record-array name (``value``, ``items``, ``data``, ...); arrays of messages (``Warnings``) never.
+    Without a convincing candidate, an object whose other keys are all page metadata is still an
+    envelope; anything else is a single result (unwrapped from a one-property wrapper).
+    """
     if schema is None:
-        return ResponseShape()
+        return ResponseShape(headers=headers)
     flat = resolver.flatten(schema)
     kind, _ = schema_type(flat)
     if kind == "array":
-        return ResponseShape(collection=True, record_schema=flat.get("items"))
+        items = flat.get("items")
+        what = ref_name(items) or "objects"
+        return ResponseShape(collection=True, record_schema=items, headers=headers,
+                             evidence=f"the response is a JSON array of {what}")
     props: dict[str, Any] = flat.get("properties") or {}
     if kind != "object" or not props:
-        return ResponseShape(record_schema=schema)
+        return ResponseShape(record_schema=schema, headers=headers)
     value = resolver.flatten(props["value"]) if "value" in props else {}
     if schema_type(value)[0] == "array":
         meta = _meta_names(resolver, props, "value")
-        return ResponseShape(True, ("value",), value.get("items"), odata=True, meta=meta)
+        others = [k for k in props if k != "value"]
+        return ResponseShape(True, ("value",), value.get("items"), odata=True, meta=meta, headers=headers,
+                             evidence="OData `value` array" + (f" beside {_listing(others)}" if others else ""))
     if "d" in props:
         d_flat = resolver.flatten(props["d"])
         d_props: dict[str, Any] = d_flat.get("properties") or {}
         if "results" in d_props and schema_type(resolver.flatten(d_props["results"]))[0] == "array":
             meta = {alnum(str(k)): f"d.{k}" for k in d_props if k != "results"}
             items = resolver.flatten(d_props["results"]).get("items")
-            return ResponseShape(True, ("d", "results"), items, DateFormat.DOTNET, odata=True, meta=meta)
+            return ResponseShape(True, ("d", "results"), items, DateFormat.DOTNET, odata=True, meta=meta,
+                                 headers=headers, evidence="OData V2 `d.results` array")
         if d_props:
-            return ResponseShape(record_path=("d",), record_schema=props["d"], date_format=DateFormat.DOTNET)
-    arrays = [
-        str(k)
-        for k, v in props.items()
-        if schema_type(resolver.flatten(v))[0] == "array"
-        and _is_record_schema(resolver, resolver.flatten(v).get("items"))
-    ]
-    if arrays:
-        preferred = [a for a in arrays if a.lower() in _RECORD_ARRAY_NAMES]
-        name = (preferred or arrays)[0]
-        others = [alnum(str(k)) for k in props if k != name]
-        # An envelope holds the records plus page metadata; a record holding an array is not one.
-        if all(o in _ENVELOPE_META for o in others) or (preferred and len(others) <= 6):
-            items = resolver.flatten(props[name]).get("items")
-            return ResponseShape(True, (name,), items, meta=_meta_names(resolver, props, name))
+            return ResponseShape(record_path=("d",), record_schema=props["d"], date_format=DateFormat.DOTNET,
+                                 headers=headers)
+    candidates = [_score(name, items, resource, None) for name, items in _record_arrays(resolver, props)]
+    for wrapper, prop in props.items():
+        if alnum(str(wrapper)) not in _WRAPPERS:
+            continue
+        inner = resolver.flatten(prop)
+        if schema_type(inner)[0] != "object":
+            continue
+        for name, items in _record_arrays(resolver, inner.get("properties") or {}):
+            found = _score(name, items, resource, str(wrapper))
+            candidates.append(_Candidate((str(wrapper), name), items, found.score + 10,
+                                         (*found.reasons, f"inside `{wrapper}`")))
+    candidates.sort(key=lambda c: -c.score)
+    if candidates:
+        best = candidates[0]
+        top = best.path[0]
+        others = [str(k) for k in props if k != top]
+        # an envelope holds the records plus metadata; a record holding arrays has many fields of its own
+        own_fields = [o for o in others if alnum(o) not in _ENVELOPE_META and alnum(o) not in _NOT_RECORDS]
+        if (best.score >= 100 and len(own_fields) <= 8) or (best.score >= 40 and len(own_fields) <= 6) or (
+            best.score >= 0 and not own_fields
+        ):
+            reasons = list(best.reasons) or ["the only array of records"]
+            if len(candidates) > 1:
+                reasons.append("chosen over " + ", ".join(f"`{'.'.join(c.path)}`" for c in candidates[1:4]))
+            meta = _meta_names(resolver, props, top)
+            if len(best.path) > 1:
+                inner_props = resolver.flatten(props[top]).get("properties") or {}
+                for key, path in _meta_names(resolver, inner_props, best.path[1]).items():
+                    meta.setdefault(key, f"{top}.{path}")
+            items_name = ref_name(best.items) or "objects"
+            evidence = (f"response property `{'.'.join(best.path)}` (array of {items_name}): "
+                        + "; ".join(reasons))
+            if others:
+                evidence += f"; beside {_listing(others)}"
+            return ResponseShape(True, best.path, best.items, meta=meta, evidence=evidence, headers=headers)
     if len(props) == 1:
         (only_key, only_schema), = props.items()
         if _is_record_schema(resolver, only_schema):
-            return ResponseShape(record_path=(str(only_key),), record_schema=only_schema)
-    return ResponseShape(record_schema=schema)
+            return ResponseShape(record_path=(str(only_key),), record_schema=only_schema, headers=headers)
+    return ResponseShape(record_schema=schema, headers=headers)
+
+
+def _listing(names: list[str], limit: int = 6) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -35,8 +35,30 @@ def normalise_base_url(url: str, *, what: str, filename: str) -> str:
     return f"{parts.scheme}://{netloc}{path}"
 
 
-def _server_urls(servers: Any) -> list[str]:
-    urls: list[str] = []
+_SANDBOX_LABEL = re.compile(r"(^|[.-])(sandbox\w*|staging|demo|mock|example)([.-]|$)", re.I)
+_RESERVED_SUFFIX = (".example", ".test", ".invalid", ".localhost", ".local")
+_RESERVED_HOSTS = ("example.com", "example.org", "example.net", "localhost")
+_SANDBOX_PATH = re.compile(r"/(sandbox|staging|demo|mock)(/|$)", re.I)
+
+
+def sandbox_reason(url: str) -> str | None:
+    """Why a server URL is a vendor sandbox, demo or placeholder host (None for a real host)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host in _RESERVED_HOSTS or host.endswith(tuple(f".{h}" for h in _RESERVED_HOSTS)):
+        return "a placeholder host" if host != "localhost" and not host.endswith(".localhost") else "localhost"
+    if host.endswith(_RESERVED_SUFFIX):
+        return "a reserved test domain"
+    if _SANDBOX_LABEL.search(host):
+        return "a sandbox, demo or staging host"
+    if _SANDBOX_PATH.search(parts.path):
+        return "a sandbox, demo or staging environment"
+    return None
+
+
+def _server_urls(servers: Any) -> list[tuple[str, str]]:
+    """(url with variables at their defaults, description) of each server."""
+    urls: list[tuple[str, str]] = []
     if not isinstance(servers, list):
         return urls
     for server in servers:
@@ -49,24 +71,45 @@ def _server_urls(servers: Any) -> list[str]:
             default = var.get("default") if isinstance(var, dict) else None
             return str(default) if default is not None else match.group(0)
 
-        urls.append(_VARIABLE.sub(substitute, server["url"]))
+        urls.append((_VARIABLE.sub(substitute, server["url"]), str(server.get("description") or "")))
     return urls
 
 
 def resolve_base_url(
     servers: Any, override: str | None, *, filename: str, hint: str = ""
-) -> tuple[str, tuple[str, ...]]:
-    """Return ``(base_url, allowed_domains)`` from the caller's ``base_url`` or the spec's servers."""
+) -> tuple[str, tuple[str, ...], str]:
+    """Return ``(base_url, allowed_domains, evidence)`` from ``--base-url`` or the spec's servers.
+
+    The first server that is not a vendor sandbox, demo or placeholder host is used; when every server is
+    one (or the spec names none, or only a relative URL), the build stops with an error naming
+    ``--base-url``.
+    """
     urls = _server_urls(servers)
-    absolute = [u for u in urls if urlsplit(u).scheme in ("http", "https") and urlsplit(u).hostname]
+    absolute = [(u, d) for u, d in urls if urlsplit(u).scheme in ("http", "https") and urlsplit(u).hostname]
     if override is not None:
         base = normalise_base_url(override, what="--base-url", filename=filename)
+        evidence = "--base-url"
     elif absolute:
-        base = normalise_base_url(absolute[0], what="servers[0].url", filename=filename)
+        usable = [(u, d) for u, d in absolute if sandbox_reason(u) is None]
+        if not usable:
+            first = absolute[0][0]
+            listed = ", ".join(u for u, _ in absolute[:3])
+            raise SpecError(
+                f"the spec's servers ({listed}) name only {sandbox_reason(first)}, not your ERP. Pass the "
+                f"ERP's real address with --base-url https://<erp-host>{urlsplit(first).path or '/'}",
+                filename=filename,
+            )
+        index = absolute.index(usable[0])
+        base = normalise_base_url(usable[0][0], what=f"servers[{index}].url", filename=filename)
+        evidence = f"servers[{index}].url of the spec"
+        skipped = [u for u, _ in absolute[:index]]
+        if skipped:
+            evidence += "; skipped " + ", ".join(f"{u} ({sandbox_reason(u)})" for u in skipped)
     elif urls:
+        relative = urls[0][0]
         raise SpecError(
-            f"the spec's server URL {urls[0]!r} is relative and no --base-url was given. Pass "
-            f"--base-url https://<erp-host>{urls[0] if urls[0].startswith('/') else '/' + urls[0]}.",
+            f"the spec's server URL {relative!r} is relative and no --base-url was given. Pass "
+            f"--base-url https://<erp-host>{relative if relative.startswith('/') else '/' + relative}.",
             filename=filename,
         )
     else:
@@ -75,11 +118,11 @@ def resolve_base_url(
             filename=filename,
         )
     domains: list[str] = []
-    for url in [base, *absolute]:
+    for url in [base, *(u for u, _ in absolute if sandbox_reason(u) is None)]:
         host = (urlsplit(url).hostname or "").lower()
         if host and host not in domains:
             domains.append(host)
-    return base, tuple(domains)
+    return base, tuple(domains), evidence
 
 
 def _scheme_auth(scheme: Mapping[str, Any]) -> AuthConfig | None:

@@ -3,4 +3,4 @@
 from __future__ import annotations
 
 #: Bump on any change to parsing or code generation that changes generated files.
-BUILDER_VERSION = "0.1.0"
+BUILDER_VERSION = "0.2.0"

@@ -12,12 +12,13 @@ from erp_platform.db import make_engine
 from erp_platform.registry import migrate
 from erp_platform.tenancy import TenantService
 from tests.support.cli import ErpCli
+from tests.support.corpus import missing_tools_message
 from tests.support.database import fresh_database
 from tests.support.specs import missing_specs_message
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    problem = missing_specs_message()
+    problem = missing_specs_message() or missing_tools_message()
     if problem:
         raise pytest.UsageError(problem)
 

@@ -15,6 +15,7 @@ import typer
 from erp_platform._errors import InvalidInputError
 from erp_platform.cli._app import app
 from erp_platform.cli._output import platform, print_json, print_table
+from erp_platform.cli._sdk_render import build_summary, check_lines
 
 if TYPE_CHECKING:
     from erp_platform.sandbox import PageResult
@@ -51,6 +52,16 @@ HeaderOption = Annotated[
 ]
 AuthOption = Annotated[
     str | None, typer.Option("--auth", help="auth scheme: a securitySchemes name, or bearer|basic")
+]
+OverrideOption = Annotated[
+    Path | None,
+    typer.Option("--override", help="YAML/JSON file: {operations: {OP: {record_path, primary_key, paging, "
+                                     "incremental}}} replacing the builder's decisions"),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="OPERATION.FIELD=VALUE, e.g. list_contacts.primary_key=ContactID or "
+                               "list_contacts.paging.style=page (repeatable; wins over --override)"),
 ]
 ParamsOption = Annotated[str, typer.Option("--params", help='JSON object of parameters, e.g. \'{"id": 7}\'')]
 CallVersionOption = Annotated[
@@ -142,10 +153,19 @@ def build(
     base_url: BaseUrlOption = None,
     header: HeaderOption = None,
     auth: AuthOption = None,
+    override: OverrideOption = None,
+    set_: SetOption = None,
     as_json: bool = JSON,
 ) -> None:
     """Build an SDK from a spec (or, with the AI assistant, from plain documentation), test it in the sandbox
-    and register it as the next version (TESTING, or FAILED with the test results)."""
+    and register it as the next version (TESTING, or FAILED with the test results).
+
+    Prints each list operation's record selector, paging, primary key and incremental cursor with the
+    evidence that decided it; override any of them with --override FILE or --set. Building the same spec
+    with the same options again registers nothing ("unchanged: version N").
+    """
+    from sdk_builder import parse_overrides
+
     if (spec is None) == (docs is None):
         raise InvalidInputError(
             "give exactly one of --spec FILE (OpenAPI, Swagger or EDMX) or --docs FILE_OR_FOLDER (documentation "
@@ -160,14 +180,28 @@ def build(
         return
     assert spec is not None
     headers = _headers(header or [])
+    overrides = None
+    if override is not None or set_:
+        text = None
+        if override is not None:
+            try:
+                text = override.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InvalidInputError(
+                    f"--override {override}: cannot read it ({exc.strerror}); check the path"
+                ) from None
+        overrides = parse_overrides(text, set_ or [], source=f"--override {override}" if override else "--set")
     with platform() as plat:
         info = _service(plat).build(
-            tenant, spec, name=name, base_url=base_url, headers=headers or None, auth_scheme=auth
+            tenant, spec, name=name, base_url=base_url, headers=headers or None, auth_scheme=auth,
+            overrides=overrides,
         )
     if as_json:
         print_json(info)
     else:
         _print_version(info)
+        for line in build_summary(info, tenant):
+            print(line)
         if info.status == "TESTING":
             print(f"activate it with: erp sdk activate {tenant} {info.name} {info.version}")
     if info.status == "FAILED":
@@ -205,6 +239,8 @@ def show(
         print_json(info)
     else:
         _print_version(info)
+        for line in build_summary(info, tenant):
+            print(line)
 
 
 @sdk_app.command("activate")
@@ -227,6 +263,34 @@ def revoke(tenant: str, name: str, version: int, as_json: bool = JSON) -> None:
         print_json(info)
     else:
         print(f"SDK {info.name} v{info.version} of tenant {tenant} is {info.status}")
+
+
+@sdk_app.command("check")
+def check(
+    tenant: str,
+    name: str,
+    operation: Annotated[str | None, typer.Argument(help="a GET list operation (default: the first one "
+                                                         "that needs no parameters)")] = None,
+    *,
+    params: ParamsOption = "{}",
+    version: CallVersionOption = None,
+    as_json: bool = JSON,
+) -> None:
+    """One live, read-only call with TENANT's credentials: records received, selector, next page, problems.
+
+    Exits with status 1 when a problem was found (a missing credential, an error, or records the
+    selector did not find).
+    """
+    values = _params(params)
+    with platform() as plat:
+        report = _service(plat).check(tenant, name, operation, version=version, params=values)
+    if as_json:
+        print_json(report)
+    else:
+        for line in check_lines(report):
+            print(line)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def _page_json(page: PageResult) -> dict[str, Any]:

@@ -1,7 +1,9 @@
-"""``erp workflow ...`` and ``erp mapping ...``: apply, activate, deprecate, retire and read artifacts.
+"""``erp workflow ...`` and ``erp mapping ...``: scaffold, apply, activate, deprecate, retire and read
+artifacts.
 
 An invalid file prints every problem (JSON path, message, received value), exits with status 2 and stores
-nothing.
+nothing. ``apply`` and ``show`` print what each load writes: its table, business key and columns (derived
+from the SDK's fields when the load has no mapping).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -19,7 +21,8 @@ from erp_platform.cli._app import app
 from erp_platform.cli._output import platform, print_json, print_table
 
 if TYPE_CHECKING:
-    from erp_platform.workflows import MappingRecord, WorkflowRecord
+    from erp_platform._errors import Problem
+    from erp_platform.workflows import LoadPlan, MappingRecord, WorkflowRecord
 
 
 def _wf() -> ModuleType:
@@ -130,15 +133,23 @@ def validate(tenant: str, file: Path, param: list[str] = PARAM, as_json: bool = 
 
 @workflow_app.command("apply")
 def apply(tenant: str, file: Path, param: list[str] = PARAM, as_json: bool = JSON) -> None:
-    """Validate a definition file and store it as a new DRAFT version (idempotent for unchanged files).
+    """Validate a definition file and store it as a new DRAFT version (idempotent for unchanged files);
+    prints what each load writes (table, business key, columns).
 
     A definition that declares parameters gets their values here: --param erp_tenant=acme.
     """
     data = _read(file)
     params = _wf().parse_param_options(param)
     with platform() as plat:
-        record, created = _registry(plat.engine).apply(tenant, data, str(file), params)
-    _show_workflow(record, as_json, {"created": created})
+        registry = _registry(plat.engine)
+        record, created = registry.apply(tenant, data, str(file), params)
+        _, definition = registry.get(tenant, record.workflow_id, record.version)
+        plans, problems = registry.plan(tenant, definition)
+    if as_json:
+        print_json({**record.model_dump(mode="json"), "created": created, "loads": _plans_json(plans)})
+        return
+    _show_workflow(record, False, {"created": created})
+    _print_plans(tenant, plans, problems)
 
 
 @workflow_app.command("activate")
@@ -212,13 +223,108 @@ def show(
 ) -> None:
     """Show one version with its (hash-verified) definition."""
     with platform() as plat:
-        record, definition = _registry(plat.engine).get(tenant, workflow, version)
+        registry = _registry(plat.engine)
+        record, definition = registry.get(tenant, workflow, version)
+        plans, problems = registry.plan(tenant, definition)
     payload = _wf().definition_payload(definition)
     if as_json:
-        print_json({**record.model_dump(mode="json"), "definition": payload})
+        print_json({**record.model_dump(mode="json"), "definition": payload, "loads": _plans_json(plans)})
         return
     _show_workflow(record, False)
     print(yaml.safe_dump(payload, sort_keys=False, allow_unicode=True), end="")
+    _print_plans(tenant, plans, problems)
+
+
+@workflow_app.command("scaffold")
+def scaffold(
+    tenant: str,
+    sdk: str,
+    operations: Annotated[list[str], typer.Argument(help="SDK operations to extract (collection reads)")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write to this file (default: print)")] = None,
+    workflow_id: Annotated[str | None, typer.Option("--id", help="workflow id (default: SDK_sync)")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="NAME=VALUE for a required parameter of the operations (repeatable)"),
+    ] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option("--key", help="OPERATION=FIELD[,FIELD] business key where the SDK declares none (repeatable)"),
+    ] = None,
+    sdk_version: Annotated[
+        int | None, typer.Option("--version", help="SDK version (default: the newest ACTIVE, else TESTING)")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite the output file")] = False,
+) -> None:
+    """Write a complete workflow for OPERATIONS of an SDK: an extract per operation and a load with its
+    business key and a mapping of every field (snake_case columns); edit it, then `erp workflow apply`."""
+    scaffolding = _wf()
+    request = scaffolding.ScaffoldRequest(
+        operations=tuple(operations), workflow_id=workflow_id,
+        params=_params(param or []), keys=_keys(key or []),
+    )
+    if output is not None and output.exists() and not force:
+        raise InvalidInputError(f"{output} exists; pass --force to overwrite it, or choose another -o file")
+    with platform() as plat:
+        info = _sdk_info(plat.engine, tenant, sdk, sdk_version)
+    text = scaffolding.scaffold_workflow(info, request)
+    if output is None:
+        print(text, end="")
+        return
+    output.write_text(text, encoding="utf-8")
+    print(f"wrote {output}: {len(operations)} extract(s) and load(s) from SDK {info.label}; apply it with "
+          f"`erp workflow apply {tenant} {output}`")
+
+
+def _params(values: list[str]) -> dict[str, str]:
+    from erp_platform.workflows._scaffold import parse_assignments
+
+    return parse_assignments(values, "--param")
+
+
+def _keys(values: list[str]) -> dict[str, tuple[str, ...]]:
+    from erp_platform.workflows._scaffold import parse_assignments
+
+    return {op: tuple(f.strip() for f in fields.split(",") if f.strip())
+            for op, fields in parse_assignments(values, "--key").items()}
+
+
+def _sdk_info(engine: Any, tenant: str, sdk: str, version: int | None) -> Any:
+    from erp_platform._errors import NotFoundError
+
+    catalog = _wf().RegistrySdkCatalog(engine, tenant)
+    versions = list(catalog.versions(sdk))
+    if not versions:
+        known = ", ".join(catalog.sdk_names()) or "none"
+        raise NotFoundError(f"tenant {tenant!r} has no SDK {sdk!r} (its SDKs: {known}); build one with "
+                            f"`erp sdk build {tenant} --spec FILE --name {sdk}`")
+    info = _wf().resolve_sdk_version(catalog, sdk, version)
+    if info is None:
+        listing = ", ".join(f"v{v.version} {v.status}" for v in versions)
+        which = f"version {version}" if version else "usable version"
+        raise NotFoundError(f"SDK {sdk!r} of tenant {tenant!r} has no {which} (versions: {listing}); pass "
+                            "--version with one of them")
+    return info
+
+
+def _plans_json(plans: dict[str, LoadPlan]) -> dict[str, Any]:
+    return {activity: plan.model_dump(mode="json", exclude_none=True) for activity, plan in plans.items()}
+
+
+def _print_plans(tenant: str, plans: dict[str, LoadPlan], problems: list[Problem]) -> None:
+    """Each load's table, key and columns; problems that keep a load from being resolved now."""
+    for plan in plans.values():
+        origin = {"inline": "inline mapping", "stored": "stored mapping",
+                  "derived": "every field of the input (no mapping given)"}[plan.mapping_origin]
+        key = ", ".join(plan.business_key)
+        if plan.key_origin == "sdk":
+            key += f" (the SDK's primary key: {', '.join(plan.key_source)})"
+        print_table(
+            f"load {plan.activity} -> tenant_{tenant}.{plan.table}: key {key}; columns from {origin}",
+            ["source", "target", "type", "nullable"],
+            [[c.source, c.target, c.type, c.nullable] for c in plan.mapping.columns],
+        )
+    for problem in problems:
+        print(f"cannot resolve now: {problem.render()}")
 
 
 # -- erp mapping -------------------------------------------------------------------------------------------

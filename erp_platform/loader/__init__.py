@@ -10,6 +10,7 @@ ERP returns at that time (the table converges to the ERP's latest snapshot per b
 
 from erp_platform.loader._ddl import LOADED_AT_COLUMN, RUN_ID_COLUMN
 from erp_platform.loader._errors import IncompatibleTableError, LoadFailed
+from erp_platform.loader._keys import resolve_business_key
 from erp_platform.loader._load import LoadResult, check_load, load_frame
 from erp_platform.loader._spec import LoadSpec
 
@@ -22,4 +23,5 @@ __all__ = [
     "LoadSpec",
     "check_load",
     "load_frame",
+    "resolve_business_key",
 ]

@@ -42,9 +42,18 @@ from erp_platform.loader._ddl import (
     read_shape,
 )
 from erp_platform.loader._errors import LoadFailed
+from erp_platform.loader._keys import resolve_business_key
 from erp_platform.loader._spec import LoadSpec
 from erp_platform.tenancy import TenantInfo, tenant_transaction
-from erp_platform.transforms import MappingSpec, apply_mapping, check_mapping, mapped_schema
+from erp_platform.transforms import (
+    MappingSpec,
+    apply_mapping,
+    check_mapping,
+    complete_mapping,
+    derive_mapping,
+    mapped_schema,
+    schema_of_frame,
+)
 from erp_platform.transforms._logical import Schema
 from erp_platform.transforms._mapping import require_values
 
@@ -68,17 +77,20 @@ class LoadResult(BaseModel):
 
 def check_load(spec: LoadSpec, source_schema: Schema, *,
                mapping: MappingSpec | None = None) -> list[Problem]:
-    """Every problem of a load over records of ``source_schema`` (table, business key, mapping types)."""
+    """Every problem of a load over records of ``source_schema`` (table, business key, mapping types).
+
+    ``mapping`` (else ``spec.mapping``, else one derived from ``source_schema``) is completed against
+    ``source_schema`` first; the business key may name target columns or the source fields mapped to them.
+    """
     problems: list[Problem] = []
-    names = [("table", spec.table), *((f"business_key[{i}]", k) for i, k in enumerate(spec.business_key))]
-    for path, name in names:
-        try:
-            validate_identifier(name, path=path)
-        except InvalidInputError as exc:
-            problems.append(Problem(path, str(exc).split(": ", 1)[1], name))
-    resolved = mapping or spec.mapping
-    if resolved is None:
+    try:
+        validate_identifier(spec.table, path="table")
+    except InvalidInputError as exc:
+        problems.append(Problem("table", str(exc).split(": ", 1)[1], spec.table))
+    given = mapping or spec.mapping
+    if given is None and spec.mapping_ref is not None:
         return problems
+    resolved = complete_mapping(given, source_schema) if given is not None else derive_mapping(source_schema)
     for i, column in enumerate(resolved.columns):
         try:
             validate_identifier(column.target, path=f"mapping.columns[{i}].target")
@@ -86,15 +98,12 @@ def check_load(spec: LoadSpec, source_schema: Schema, *,
             reason = str(exc).split(": ", 1)[1]
             problems.append(Problem(f"mapping.columns[{i}].target", reason, column.target))
     problems += [Problem(f"mapping.{p.path}", p.message, p.received)
-                 for p in check_mapping(resolved, source_schema)]
-    targets = mapped_schema(resolved)
-    for i, key in enumerate(spec.business_key):
-        if key not in targets:
-            problems.append(Problem(f"business_key[{i}]", f"business key column {key!r} is not a target of "
-                                    f"the mapping; map a field to it (targets: {', '.join(targets)})", key))
-        elif spec.business_key.index(key) != i:
-            problems.append(Problem(f"business_key[{i}]", f"column {key!r} is in the business key twice",
-                                    key))
+                 for p in check_mapping(given or resolved, source_schema)]
+    if spec.business_key is None:
+        problems.append(Problem("business_key", "no business key: set business_key to the target columns (or "
+                                "the source fields mapped to them) that identify a row"))
+    else:
+        problems += resolve_business_key(spec.business_key, resolved)[1]
     return problems
 
 
@@ -125,24 +134,28 @@ def load_frame(engine: Engine, tenant: TenantInfo, spec: LoadSpec, frame: pl.Dat
         LoadFailed: the database refused the load (rolled back; ``transient`` when worth retrying).
     """
     schema = _tenant_schema(tenant)
-    resolved = mapping or spec.mapping
-    if resolved is None:
+    given = mapping or spec.mapping
+    if given is None and spec.mapping_ref is not None:
         raise InvalidInputError(
             f"load into {spec.table!r} uses mapping_ref {spec.mapping_ref!r}: resolve it from the stored "
             "mapping configs and pass it as mapping="
         )
     where = f"load into {schema}.{spec.table}"
+    if given is None or not given.complete:
+        fields = schema_of_frame(frame.lazy())
+        given = complete_mapping(given, fields) if given is not None else derive_mapping(fields)
+    resolved = given
     problems = check_load(spec, {c.source: "unknown" for c in resolved.columns}, mapping=resolved)
     ValidationFailed.raise_if_any(f"{where}: invalid load", problems)
     if chunk_rows < 1:
         raise InvalidInputError(f"chunk_rows must be at least 1 (received {chunk_rows})")
     data = apply_mapping(frame, resolved, where=where)
-    keys = tuple(spec.business_key)
+    keys = tuple(resolve_business_key(spec.business_key or (), resolved)[0])
     require_values(data, list(keys), where=where, why="is part of the business key")
     rows_in = data.height
     data = data.unique(subset=list(keys), keep="last", maintain_order=True)
     columns = mapped_schema(resolved)
-    not_null = {c.target for c in resolved.columns if not c.nullable}
+    not_null = {str(c.target) for c in resolved.columns if not c.nullable}
     try:
         with tenant_transaction(engine, tenant) as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(schema, spec.table)})

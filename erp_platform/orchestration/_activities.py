@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import polars as pl
 
-from erp_platform._errors import ErpPlatformError
+from erp_platform._errors import ErpPlatformError, InvalidInputError
 from erp_platform.objectstore import tenant_key
 from erp_platform.orchestration._artifacts import SdkArtifact
 from erp_platform.orchestration._checkpoints import (
@@ -34,8 +34,7 @@ from erp_platform.orchestration._process import process_platform
 from erp_platform.tenancy import TenantInfo, tenant_transaction
 from erp_platform.transforms import apply_transform, frame_from_records
 from erp_platform.transforms._context import ExecutionContext
-from erp_platform.transforms._spec import MappingSpec
-from erp_platform.workflows import ExtractActivity, LoadActivity, TransformActivity
+from erp_platform.workflows import ExtractActivity, LoadActivity, LoadPlan, TransformActivity
 
 if TYPE_CHECKING:
     from erp_platform.sandbox import SdkSession
@@ -46,6 +45,10 @@ ROOT_RUN_TAG = "dagster/root_run_id"
 
 class ActivityTimeout(ErpPlatformError):
     """An activity ran past its start-to-close timeout."""
+
+
+class ExtractError(InvalidInputError):
+    """An extract cannot turn what the ERP returned into records (never retried: the SDK must change)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,13 @@ def run_extract(
     cfg = activity.config
     op = sdk.operation(cfg.operation)
     fields = sdk.entity_fields(op.get("entity"))
-    cursor_field = (op.get("incremental") or {}).get("field") if cfg.incremental else None
+    if not fields:
+        raise ExtractError(
+            f"operation {cfg.operation!r} of SDK {sdk.name} v{sdk.version} declares no record fields (its spec "
+            "describes no schema for the records), so its records cannot be typed or loaded: rebuild the SDK "
+            "from a spec that describes them, or extract another operation"
+        )
+    cursor_field = (cfg.cursor_field or (op.get("incremental") or {}).get("field")) if cfg.incremental else None
     ident = step.identity
     ckpt = load_checkpoint(plat.engine, step.tenant.id, step.root_run_id, ident.workflow, ident.activity)
     if ckpt.pages_done:
@@ -125,7 +134,9 @@ def run_extract(
             f"resuming extract {ident.activity!r} after {ckpt.pages_done} pages ({ckpt.records_done} records) "
             f"checkpointed by run lineage {step.root_run_id}"
         )
-    params: dict[str, Any] = {**cfg.params, "_page_size": cfg.page_size}
+    max_size = (op.get("pagination") or {}).get("max_page_size")
+    page_size = cfg.effective_page_size(max_size if isinstance(max_size, int) and max_size > 0 else None)
+    params: dict[str, Any] = {**cfg.params, "_page_size": page_size}
     since = (
         committed_cursor(plat.engine, step.tenant.id, ident.workflow, ident.activity)
         if cfg.incremental
@@ -134,6 +145,7 @@ def run_extract(
     if since is not None:
         params["_since"] = since
     deadline = time.monotonic() + step.timeout_seconds
+    notes: list[str] = []  # why paging ended early (an ERP repeating its last page)
     if not ckpt.finished:
         with (
             open_session() as session,
@@ -154,6 +166,9 @@ def run_extract(
                 if next_token is not None:
                     call_params["_next"] = next_token
                 page = session.call_raw(cfg.operation, call_params)
+                if page.paging_note:
+                    step.context.log.warning(page.paging_note)
+                    notes.append(page.paging_note)
                 frame = frame_from_records(
                     page.records, fields, raw=not page.normalised, where=f"{cfg.operation} page {pages_read + 1}"
                 )
@@ -171,6 +186,8 @@ def run_extract(
         metadata[CURSOR_META] = ckpt.cursor_max
     if since is not None:
         metadata["erp/since"] = since
+    if notes:
+        metadata["erp/paging_note"] = "; ".join(notes)
     return _scan_parts(step, ckpt, fields), metadata
 
 
@@ -274,7 +291,7 @@ def run_load(
     step: StepRuntime,
     activity: LoadActivity,
     frame: pl.LazyFrame,
-    mapping: MappingSpec,
+    plan: LoadPlan,
     upstream_extracts: list[tuple[dg.AssetKey, str]],
 ) -> tuple[dict[str, Any], list[dg.AssetCheckResult]]:
     """Merge into the tenant's table, check it, then commit the incremental cursors of the extracts."""
@@ -285,13 +302,13 @@ def run_load(
     result = load_frame(
         plat.engine,
         step.tenant,
-        activity.config,
+        activity.config.model_copy(update={"business_key": list(plan.business_key)}),
         frame,
         run_id=step.run_id,
         loaded_at=loaded_at,
-        mapping=mapping,
+        mapping=plan.mapping,
     )
-    checks = _load_checks(step, activity, result.rows_in - result.duplicates)
+    checks = _load_checks(step, activity, plan, result.rows_in - result.duplicates)
     for asset_key, extract_id in upstream_extracts:
         event = step.context.instance.get_latest_materialization_event(asset_key)
         meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
@@ -312,7 +329,9 @@ def run_load(
     return metadata, checks
 
 
-def _load_checks(step: StepRuntime, activity: LoadActivity, distinct_rows: int) -> list[dg.AssetCheckResult]:
+def _load_checks(
+    step: StepRuntime, activity: LoadActivity, plan: LoadPlan, distinct_rows: int
+) -> list[dg.AssetCheckResult]:
     """Row count, and business-key integrity from the table's primary key (unique and NOT NULL by
     construction), read from the catalog instead of scanning the table."""
     from sqlalchemy import text
@@ -334,7 +353,7 @@ def _load_checks(step: StepRuntime, activity: LoadActivity, distinct_rows: int) 
             .scalars()
             .all()
         )
-    expected = sorted(activity.config.business_key)
+    expected = sorted(plan.business_key)
     return [
         dg.AssetCheckResult(
             check_name="row_count",

@@ -1,5 +1,6 @@
 """What a tenant's code location is compiled from: its ACTIVE workflows, the SDK versions they use (with
-their stored SdkSpec) and the mapping configs their loads reference. Read once per build, in a fixed order."""
+their stored SdkSpec) and the plan of each load (its mapping: inline, stored or derived from the SDK's
+fields; its business key: given or the SDK's primary key). Read once per build, in a fixed order."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from erp_platform._errors import NotFoundError
+from erp_platform._errors import NotFoundError, Problem
 from erp_platform.registry import SdkVersion
 from erp_platform.tenancy import TenantInfo
-from erp_platform.transforms._spec import MappingSpec
 from erp_platform.workflows import (
     ExtractActivity,
-    LoadActivity,
+    LoadPlan,
     MappingRegistry,
     WorkflowDefinition,
     WorkflowRecord,
     WorkflowRegistry,
+    plan_loads,
     registry_catalog_factory,
     resolve_sdk_version,
 )
@@ -61,43 +62,42 @@ class CompiledInputs:
     record: WorkflowRecord
     definition: WorkflowDefinition
     sdks: dict[str, SdkArtifact]  # by SDK name
-    mappings: dict[str, MappingSpec]  # load activity id -> resolved mapping
+    plans: dict[str, LoadPlan]  # load activity id -> mapping and business key, resolved
+    problems: tuple[Problem, ...] = ()  # why a load has no plan (its step fails with them)
 
 
 def tenant_artifacts(engine: Engine, tenant: TenantInfo) -> list[CompiledInputs]:
-    """The tenant's ACTIVE workflows (hash-verified) with their SDKs and mappings, by workflow id."""
+    """The tenant's ACTIVE workflows (hash-verified) with their SDKs and load plans, by workflow id."""
     registry = WorkflowRegistry(engine, registry_catalog_factory(engine))
+    return [workflow_inputs(engine, tenant, record, definition) for record, definition
+            in registry.active_definitions(tenant.slug)]
+
+
+def workflow_inputs(
+    engine: Engine, tenant: TenantInfo, record: WorkflowRecord, definition: WorkflowDefinition
+) -> CompiledInputs:
+    """One workflow version's compiler inputs: the SDK versions its extracts use and the plan of each load,
+    resolved against the tenant's registry as a run would resolve them (also for drafts not yet stored).
+
+    Raises:
+        NotFoundError: an extract names an SDK with no usable version.
+    """
     catalog = registry_catalog_factory(engine)(tenant.slug)
-    mapping_source = MappingRegistry(engine).source(tenant.slug)
-    out: list[CompiledInputs] = []
-    for record, definition in registry.active_definitions(tenant.slug):
-        sdks: dict[str, SdkArtifact] = {}
-        mappings: dict[str, MappingSpec] = {}
-        for activity in definition.activities:
-            if isinstance(activity, ExtractActivity):
-                name = activity.config.sdk
-                if name in sdks:
-                    continue
-                info = resolve_sdk_version(catalog, name, definition.compatibility.required_sdk_version)
-                if info is None:
-                    raise NotFoundError(
-                        f"workflow {definition.id!r} of tenant {tenant.slug!r} uses SDK {name!r}, which has no "
-                        "usable version; build and activate one with `erp sdk build` / `erp sdk activate`"
-                    )
-                sdks[name] = _load_sdk(engine, tenant, name, info.version)
-            elif isinstance(activity, LoadActivity):
-                if activity.config.mapping is not None:
-                    mappings[activity.id] = activity.config.mapping
-                elif activity.config.mapping_ref is not None:
-                    resolved = mapping_source.resolve(activity.config.mapping_ref)
-                    if resolved is None:
-                        raise NotFoundError(
-                            f"workflow {definition.id!r} load {activity.id!r} references mapping "
-                            f"{activity.config.mapping_ref!r}, which does not exist; apply it with `erp mapping apply`"
-                        )
-                    mappings[activity.id] = resolved.spec
-        out.append(CompiledInputs(tenant, record, definition, sdks, mappings))
-    return out
+    sdks: dict[str, SdkArtifact] = {}
+    for activity in definition.activities:
+        if isinstance(activity, ExtractActivity):
+            name = activity.config.sdk
+            if name in sdks:
+                continue
+            info = resolve_sdk_version(catalog, name, definition.compatibility.required_sdk_version)
+            if info is None:
+                raise NotFoundError(
+                    f"workflow {definition.id!r} of tenant {tenant.slug!r} uses SDK {name!r}, which has no "
+                    "usable version; build and activate one with `erp sdk build` / `erp sdk activate`"
+                )
+            sdks[name] = _load_sdk(engine, tenant, name, info.version)
+    plans, problems = plan_loads(definition, catalog=catalog, mappings=MappingRegistry(engine).source(tenant.slug))
+    return CompiledInputs(tenant, record, definition, sdks, plans, tuple(problems))
 
 
 def _load_sdk(engine: Engine, tenant: TenantInfo, name: str, version: int) -> SdkArtifact:

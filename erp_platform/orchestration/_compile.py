@@ -28,6 +28,7 @@ from erp_platform.orchestration._resources import ErpSdkResource
 from erp_platform.tenancy import TIER_POLICIES, Tier
 from erp_platform.workflows import (
     ExtractActivity,
+    InvalidDefinitionError,
     LoadActivity,
     RetryPolicy,
     ScheduleTrigger,
@@ -201,7 +202,7 @@ def _extract_asset(
 ) -> dg.AssetsDefinition:
     sdk = inputs.sdks[activity.config.sdk]
     op = sdk.operation(activity.config.operation)
-    keys = sdk.entity_keys(op.get("entity"))
+    keys = tuple(op.get("primary_key") or ()) or sdk.entity_keys(op.get("entity"))
     checks = [
         dg.AssetCheckSpec(
             "record_count", asset=common["key"], description="rows stored equal records fetched"
@@ -261,7 +262,7 @@ def _load_asset(
 ) -> dg.AssetsDefinition:
     graph, _ = analyse_steps(inputs.definition)
     main = main_input(activity, graph)
-    mapping = inputs.mappings[activity.id]
+    plan = inputs.plans.get(activity.id)
     tenant, workflow = inputs.tenant.slug, inputs.record.workflow_id
     extracts = _upstream_extracts(inputs, activity.id, graph)
     checks = [
@@ -271,7 +272,8 @@ def _load_asset(
     meta = {
         **common.pop("metadata"),
         "erp/table": f"tenant_{tenant}.{activity.config.table}",
-        "erp/business_key": ", ".join(activity.config.business_key),
+        "erp/business_key": ", ".join(plan.business_key) if plan else "-",
+        "erp/mapping": plan.mapping_origin if plan else "-",
     }
 
     @dg.asset(**common, ins=ins, metadata=meta, check_specs=checks)
@@ -280,8 +282,13 @@ def _load_asset(
         assert main is not None
         frame = frames[f"in_{main}"]
         with user_code_boundary(step):
+            if plan is None:
+                raise InvalidDefinitionError(
+                    f"load {activity.id!r} cannot be resolved against the SDK versions this workflow uses",
+                    list(inputs.problems),
+                )
             metadata, results = run_load(
-                step, activity, frame, mapping, [(asset_key(tenant, workflow, e), e) for e in extracts]
+                step, activity, frame, plan, [(asset_key(tenant, workflow, e), e) for e in extracts]
             )
         return dg.MaterializeResult(metadata=metadata, check_results=results)
 

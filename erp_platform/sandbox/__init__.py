@@ -23,12 +23,14 @@ from erp_platform.sandbox._errors import (
     ComponentBuildError,
     DeadlineExceeded,
     EgressDenied,
+    EmptySelectionError,
     FuelExhausted,
     GuestTrap,
     InvalidGuestOutput,
     MemoryLimitExceeded,
     NormalisationError,
     OutputTooLarge,
+    PagingLoopError,
     RateLimited,
     ResponseTooLarge,
     SandboxClosed,
@@ -46,6 +48,7 @@ from erp_platform.sandbox._ratelimit import BucketConfig, InMemoryRateLimiter, R
 from erp_platform.sandbox._recorder import InMemoryRequestRecorder, RequestRecord, RequestRecorder
 from erp_platform.sandbox._results import CallStats, LogLine, PageResult, RawPageResult
 from erp_platform.sandbox._runtime import LoadedComponent, SandboxRuntime
+from erp_platform.sandbox._selection import describe_held, held_arrays, mask_token
 from erp_platform.sandbox._services import HostServices, SecretProvider
 from erp_platform.sandbox._session import GuestSource, SdkSession
 
@@ -59,6 +62,7 @@ __all__ = [
     "DeadlineExceeded",
     "EgressDenied",
     "EgressPolicy",
+    "EmptySelectionError",
     "FieldKind",
     "FuelExhausted",
     "GuestError",
@@ -77,6 +81,7 @@ __all__ = [
     "NormalisationError",
     "OutputTooLarge",
     "PageResult",
+    "PagingLoopError",
     "ParseMode",
     "RateLimited",
     "RateLimiter",
@@ -98,5 +103,8 @@ __all__ = [
     "UpstreamError",
     "compile_component",
     "component_hash",
+    "describe_held",
+    "held_arrays",
+    "mask_token",
     "normalise_records",
 ]

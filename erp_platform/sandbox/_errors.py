@@ -133,6 +133,31 @@ class UpstreamError(SandboxError):
         super().__init__(detail, context=context)
 
 
+class EmptySelectionError(SandboxError):
+    """A page's response held records (a non-empty array of objects) but the SDK's selector found none.
+
+    ``selector`` is the record path the SDK used; ``held`` lists ``(path, items)`` of the non-empty
+    arrays the response contained. Never transient: the selector is wrong for this response (override
+    it with ``erp sdk build ... --set OPERATION.record_path=PATH``).
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        context: CallContext | None = None,
+        selector: tuple[str, ...] = (),
+        held: tuple[tuple[str, int], ...] = (),
+    ) -> None:
+        self.selector = selector
+        self.held = held
+        super().__init__(detail, context=context)
+
+
+class PagingLoopError(SandboxError):
+    """The ERP's paging does not advance: a continuation token came back that was already used."""
+
+
 class NormalisationError(SandboxError):
     """A record value does not match the field kind the SDK declared for it."""
 

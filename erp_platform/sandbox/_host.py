@@ -27,12 +27,15 @@ from erp_platform.sandbox._errors import (
 from erp_platform.sandbox._http import CallBudget, EgressClient, FetchedResponse
 from erp_platform.sandbox._manifest import SdkManifest
 from erp_platform.sandbox._results import LogLine
+from erp_platform.sandbox._selection import describe_held, held_arrays
 from erp_platform.sandbox._services import HostServices
 
 logger = logging.getLogger("erp_platform.sandbox.guest")
 
 MAX_LOG_LINE = 2000
 _ERROR_SNIPPET = 300
+#: A meta path naming a response header instead of a body value (``header:link``).
+HEADER_META = "header:"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "warning": logging.WARNING}
 
 
@@ -76,6 +79,9 @@ class CallState:
     internal: BaseException | None = None
     logs: list[LogLine] = field(default_factory=list)
     dropped_logs: int = 0
+    # non-empty arrays beside an empty selection, per page id (silent-zero evidence)
+    held: dict[int, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    last_body: bytes | None = None  # the last 2xx body sent to the guest (guest-parsed pages)
 
 
 class HostBridge:
@@ -128,6 +134,8 @@ class HostBridge:
         fetched = self._fetch(request)
         if isinstance(fetched, str):
             return fetched
+        if 200 <= fetched.status < 300:
+            self._require().last_body = fetched.body
         return SendOk(status=fetched.status, headers=fetched.headers, body=fetched.text())
 
     def fetch_json_records(
@@ -161,18 +169,32 @@ class HostBridge:
                 node = node[key]
             elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
                 node = node[int(key)]
+            elif isinstance(node, dict) and (depth == len(record_path) - 1 or held_arrays(document, record_path)):
+                # the last key is missing (some ERPs omit an empty array), or records are elsewhere: an empty
+                # page, whose evidence (arrays held elsewhere) makes the session refuse a silent zero
+                node = []
+                break
             else:
                 where = ".".join(record_path[: depth + 1])
-                return f"RecordPathNotFound: {display}: the JSON body has no {where!r}"
+                held = _held_note(document, record_path)
+                return f"RecordPathNotFound: {display}: the JSON body has no {where!r}{held}"
         if not isinstance(node, list):
             return (
                 f"RecordPathNotFound: {display}: {'.'.join(record_path) or 'the body'} is "
-                f"{type(node).__name__}, not an array of records"
+                f"{type(node).__name__}, not an array of records{_held_note(document, record_path)}"
             )
-        meta = {path: _lookup(document, path) for path in meta_paths}
+        meta = {
+            path: _header(fetched.headers, path[len(HEADER_META):]) if path.startswith(HEADER_META)
+            else _lookup(document, path)
+            for path in meta_paths
+        }
         page_id = state.next_page_id
         state.next_page_id += 1
         state.pages[page_id] = node
+        if not node:
+            beside = held_arrays(document, record_path)
+            if beside:
+                state.held[page_id] = beside
         return PageOk(
             page_id=page_id,
             status=fetched.status,
@@ -251,11 +273,30 @@ def _http_error(fetched: FetchedResponse) -> str:
     return f"HttpError: {fetched.status} {reason}: {snippet}"
 
 
+def _held_note(document: Any, record_path: list[str]) -> str:
+    held = held_arrays(document, record_path)
+    return f"; the response held {describe_held(held)}" if held else ""
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    """A response header's value (first match, case-insensitive)."""
+    wanted = name.lower()
+    return next((value for key, value in headers if key.lower() == wanted), None)
+
+
 def _lookup(document: Any, path: str) -> Any:
-    """Value at a dotted ``path``; keys may contain dots themselves (``@odata.nextLink``)."""
+    """Value at a dotted ``path``; keys may contain dots themselves (``@odata.nextLink``); integer parts
+    index arrays, negative ones from the end (``data.-1.id`` is the id of the last record)."""
     node = document
     rest = path
     while rest:
+        if isinstance(node, list):
+            part, _, after = rest.partition(".")
+            try:
+                node, rest = node[int(part)], after
+            except (ValueError, IndexError):
+                return None
+            continue
         if not isinstance(node, dict):
             return None
         if rest in node:

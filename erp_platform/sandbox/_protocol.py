@@ -57,6 +57,7 @@ class GuestPage(BaseModel):
     )
     next: str | None = Field(None, description="opaque continuation token; None on the last page")
     entity: str | None = Field(None, description="entity name of the records, when known")
+    selector: list[str] | None = Field(None, description="record path the guest selected the records with")
     result: Any = Field(None, description="non-collection result (single object, scalar)")
 
 

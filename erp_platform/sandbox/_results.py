@@ -45,6 +45,7 @@ class PageResult:
     entity: str | None
     stats: CallStats = field(compare=False)
     result: Any = None
+    paging_note: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,4 @@ class RawPageResult:
     status: int
     entity: str | None
     stats: CallStats = field(compare=False)
+    paging_note: str | None = field(default=None, compare=False)

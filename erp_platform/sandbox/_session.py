@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import orjson
@@ -14,8 +14,10 @@ from pydantic import ValidationError
 from erp_platform._errors import ErpPlatformError, InvalidInputError
 from erp_platform.sandbox._errors import (
     CallContext,
+    EmptySelectionError,
     InvalidGuestOutput,
     OutputTooLarge,
+    PagingLoopError,
     SandboxClosed,
     SdkCallError,
 )
@@ -25,6 +27,7 @@ from erp_platform.sandbox._normalise import normalise_records
 from erp_platform.sandbox._protocol import PARAM_NEXT, GuestError, GuestPage
 from erp_platform.sandbox._results import CallStats, LogLine, PageResult, RawPageResult
 from erp_platform.sandbox._runtime import GuestOutcome
+from erp_platform.sandbox._selection import describe_held, held_arrays, mask_token
 from erp_platform.sandbox._services import HostServices
 
 
@@ -42,6 +45,17 @@ class GuestSource(Protocol):
     def open_guest(self, bridge: HostBridge, limits: SandboxLimits) -> _Guest: ...
 
 
+@dataclass
+class _PagingChain:
+    """The pages of one paging run of one operation (same parameters, following ``next``)."""
+
+    key: str
+    pages: int = 0
+    tokens: dict[str, int] = field(default_factory=dict)  # token -> page that returned it
+    last_token: str | None = None
+    last_shape: tuple[int, bytes, bytes] | None = None  # records, first and last record as sorted JSON
+
+
 @dataclass(frozen=True)
 class _RawPage:
     """A validated guest page whose records are not normalised yet."""
@@ -53,6 +67,7 @@ class _RawPage:
     outcome: GuestOutcome
     state: CallState
     started: float
+    note: str | None = None  # why paging ended early (a repeated page)
 
 
 class SdkSession:
@@ -78,6 +93,7 @@ class SdkSession:
             raise
         self._busy = threading.Lock()
         self._closed = False
+        self._chains: dict[str, _PagingChain] = {}
 
     def __enter__(self) -> SdkSession:
         return self
@@ -144,6 +160,7 @@ class SdkSession:
             status=page.status,
             entity=page.entity,
             stats=self._stats(raw.outcome, raw.state, (time.perf_counter() - raw.started) * 1000),
+            paging_note=raw.note,
         )
 
     def iter_pages(
@@ -187,7 +204,11 @@ class SdkSession:
                 f"execute returned text that is not a valid GuestPage: {_problems(exc)}", context=context
             ) from None
         if page.host_page is None:
-            return _RawPage(context, page, page.records or [], False, outcome, state, started)
+            if page.records == [] and page.result is None and state.last_body:
+                _check_guest_selection(context, page.selector, state.last_body)
+            return self._guard(
+                operation, params, _RawPage(context, page, page.records or [], False, outcome, state, started)
+            )
         if page.records is not None:
             raise InvalidGuestOutput(
                 "the page has both records and host_page; return one of them", context=context
@@ -199,7 +220,52 @@ class SdkSession:
                 f"host_page {page.host_page} was not fetched in this call (pages fetched: {fetched})",
                 context=context,
             )
-        return _RawPage(context, page, held, True, outcome, state, started)
+        if not held and page.host_page in state.held:
+            _raise_empty_selection(context, page.selector, state.held[page.host_page])
+        return self._guard(operation, params, _RawPage(context, page, held, True, outcome, state, started))
+
+    def _guard(self, operation: str, params: Mapping[str, Any] | None, raw: _RawPage) -> _RawPage:
+        """Refuse to loop: a page repeating the previous one of the same paging run (same number of records,
+        same first and last record) ends paging with a note (its records are dropped); a continuation token
+        already used fails it."""
+        values = dict(params or {})
+        if raw.page.records is None and raw.page.host_page is None:
+            return raw  # a single result, not a page of records
+        token = values.pop(PARAM_NEXT, None)
+        values.pop("_mode", None)
+        key = operation + "\0" + orjson.dumps(values, option=orjson.OPT_SORT_KEYS, default=str).decode()
+        chain = self._chains.get(operation)
+        if token is None or chain is None or chain.key != key or chain.last_token != token:
+            chain = _PagingChain(key=key, pages=1 if token is not None else 0)
+            if token is not None:
+                chain.tokens[str(token)] = 0
+            self._chains[operation] = chain
+        chain.pages += 1
+        records = raw.records
+        # taken before the records are normalised (in place); distinct pages never share both ends
+        shape = (len(records), _canonical(records[0]), _canonical(records[-1])) if records else None
+        if shape is not None and shape == chain.last_shape:
+            note = (
+                f"page {chain.pages} of operation {operation!r} repeated page {chain.pages - 1} ({len(records)} "
+                f"records, the same first and last record): the ERP does not advance on the continuation "
+                f"({mask_token(token)}); paging ended after page {chain.pages - 1}"
+            )
+            self._chains.pop(operation, None)
+            return replace(raw, page=raw.page.model_copy(update={"next": None}), records=[], note=note)
+        following = raw.page.next
+        if following is not None and following in chain.tokens:
+            self._chains.pop(operation, None)
+            raise PagingLoopError(
+                f"page {chain.pages} returned the continuation {mask_token(following)} that page "
+                f"{chain.tokens[following]} already returned: the ERP's paging does not advance and would never "
+                f"end. Check the operation's paging (`erp sdk show TENANT SDK --json`) and override it with "
+                f"--set {operation}.paging.style=... if it is wrong",
+                context=raw.context,
+            )
+        if following is not None:
+            chain.tokens[following] = chain.pages
+        chain.last_token, chain.last_shape = following, shape
+        return raw
 
     def _finish(self, raw: _RawPage) -> PageResult:
         """Normalise host-held records and build the result."""
@@ -214,6 +280,7 @@ class SdkSession:
             entity=page.entity,
             stats=self._stats(raw.outcome, raw.state, (time.perf_counter() - raw.started) * 1000),
             result=page.result,
+            paging_note=raw.note,
         )
 
     # -- internals ------------------------------------------------------------------------------------
@@ -286,6 +353,36 @@ class SdkSession:
             fuel_used=outcome.fuel_used,
             logs=tuple(logs),
         )
+
+
+def _canonical(record: Any) -> bytes:
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+def _raise_empty_selection(
+    context: CallContext, selector: list[str] | None, held: tuple[tuple[str, int], ...]
+) -> None:
+    chosen = ".".join(selector or ()) or "the body"
+    raise EmptySelectionError(
+        f"the response held {describe_held(held)} but the selector `{chosen}` found no records: the SDK reads "
+        f"records from the wrong place. Rebuild it with --set {context.operation}.record_path={held[0][0]} "
+        f"(erp sdk build ... --set), or check the response with `erp sdk check {context.tenant} "
+        f"{context.sdk_name} {context.operation}`",
+        context=context,
+        selector=tuple(selector or ()),
+        held=held,
+    )
+
+
+def _check_guest_selection(context: CallContext, selector: list[str] | None, body: bytes) -> None:
+    """A guest-parsed page with no records: refuse it when the body held records elsewhere."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return
+    held = held_arrays(document, selector or [])
+    if held:
+        _raise_empty_selection(context, selector, held)
 
 
 def _problems(exc: ValidationError) -> str:

@@ -18,7 +18,9 @@ from erp_platform.sdks._limits import QuotaRateLimiters
 from erp_platform.sdks._mock_target import MOCK_TENANT, is_mock_spec
 from erp_platform.sdks._models import (
     ArtifactRefs,
+    OperationDecisions,
     OperationTestResult,
+    SdkCheckReport,
     SdkStatus,
     SdkTestReport,
     SdkVersionInfo,
@@ -36,10 +38,12 @@ __all__ = [
     "ArtifactRefs",
     "ComponentLoader",
     "OncePerSession",
+    "OperationDecisions",
     "OperationTestResult",
     "QuotaRateLimiters",
     "RecordedSession",
     "RegistryRequestRecorder",
+    "SdkCheckReport",
     "SdkService",
     "SdkStatus",
     "SdkStatusError",

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sdk_builder import SkippedOperation
+from sdk_builder import CredentialRequirement, Operation, OperationEvidence, PaginationStyle, SkippedOperation
 
 SdkStatus = Literal["TESTING", "ACTIVE", "REVOKED", "FAILED"]
 TestTarget = Literal["mock_erp", "sample_responses"]
@@ -69,6 +69,69 @@ class SdkTestReport(BaseModel):
         return text
 
 
+class OperationDecisions(BaseModel):
+    """What the builder decided for one list operation, each with its evidence."""
+
+    model_config = _FROZEN
+
+    operation: str
+    path: str
+    selector: str = Field(description="record path, dotted; '(top level)' for a top-level array")
+    paging: str = Field(description="paging style and its parameters, e.g. 'page(page) fixed 100'")
+    primary_key: tuple[str, ...] = ()
+    incremental: str | None = Field(None, description="how _since is sent and the change field, or None")
+    evidence: OperationEvidence = OperationEvidence()
+
+    @classmethod
+    def of(cls, op: Operation) -> OperationDecisions:
+        """The decisions of one list operation of an SdkSpec."""
+        pg = op.pagination
+        paging = pg.style.value
+        if pg.style is not PaginationStyle.NONE:
+            parts = [p for p in (pg.position_param, pg.size_param) if p]
+            if pg.next_path:
+                parts.append(f"next={pg.next_path}")
+            if pg.has_more_path:
+                parts.append(f"while {pg.has_more_path}")
+            if pg.fixed_page_size:
+                parts.append(f"{pg.fixed_page_size}/page")
+            paging += f"({', '.join(parts)})" if parts else ""
+        inc = op.incremental
+        incremental = None
+        if inc is not None:
+            incremental = f"{inc.mode.value} {inc.param}" + (f" -> {inc.field}" if inc.field else "")
+        return cls(
+            operation=op.id, path=op.path, selector=".".join(op.record_path) or "(top level)", paging=paging,
+            primary_key=op.primary_key, incremental=incremental, evidence=op.evidence,
+        )
+
+
+class SdkCheckReport(BaseModel):
+    """One live, read-only call of an SDK operation with the tenant's credentials (``erp sdk check``)."""
+
+    model_config = _FROZEN
+
+    tenant: str
+    sdk: str
+    version: int
+    operation: str
+    base_url: str
+    selector: str = Field(description="record path the SDK reads, dotted; '(top level)' for a top-level array")
+    paging: str = ""
+    status: int | None = Field(None, description="HTTP status of the response, when one came back")
+    records: int = Field(0, description="records the selector found on the first page")
+    fields: tuple[str, ...] = Field((), description="field names of the first record")
+    next: str = Field("none (last page)", description="the continuation to the next page, masked")
+    requests: int = 0
+    milliseconds: float = 0.0
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """No problem was found."""
+        return not self.problems
+
+
 class ArtifactRefs(BaseModel):
     """Object keys of one SDK version's artifacts, all under ``tenants/{tenant}/sdks/{name}/v{version}/``."""
 
@@ -110,6 +173,17 @@ class SdkVersionInfo(BaseModel):
     created_at: datetime
     activated_at: datetime | None = None
     revoked_at: datetime | None = None
+    base_url_evidence: str = Field("", description="why this base URL: --base-url, or which server of the spec")
+    credentials: tuple[CredentialRequirement, ...] = Field(
+        (), description="credentials the SDK needs in the tenant's store, with where they go"
+    )
+    decisions: tuple[OperationDecisions, ...] = Field(
+        (), description="selector, paging, primary key and incremental of each list operation, with evidence"
+    )
+    overrides: tuple[str, ...] = Field((), description="operator overrides applied (OPERATION.FIELD=VALUE)")
+    unchanged: bool = Field(
+        False, description="build only: the same spec and options were already registered as this version"
+    )
     warnings: tuple[str, ...] = Field((), description="parser warnings (returned by build only)")
     timings: dict[str, float] = Field(
         default_factory=dict,

@@ -11,14 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, Row, func, insert, select, text, update
 
 from erp_platform._errors import InvalidInputError, NotFoundError
 from erp_platform.db import validate_slug
 from erp_platform.registry import SdkVersion, Tenant
-from erp_platform.sdks._models import ArtifactRefs, SdkTestReport, SdkVersionInfo
+from erp_platform.sdks._models import ArtifactRefs, OperationDecisions, SdkTestReport, SdkVersionInfo
 from erp_platform.tenancy import effective_quotas
-from sdk_builder import SkippedOperation
+from sdk_builder import SdkSpec, SkippedOperation
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _COLUMNS = tuple(SdkVersion.__table__.c)
@@ -154,11 +155,28 @@ def set_status(conn: Connection, row_id: int, status: str, **stamps: Any) -> Row
     ).one()
 
 
+def find_identical(conn: Connection, tenant_id: int, name: str, *, spec_hash: str, builder_version: str,
+                   code_hash: str) -> Row[Any] | None:
+    """The newest non-revoked version built from the same spec, options and builder (None if there is none)."""
+    return conn.execute(
+        select(*_COLUMNS).where(
+            SdkVersion.tenant_id == tenant_id, SdkVersion.name == name, SdkVersion.spec_hash == spec_hash,
+            SdkVersion.builder_version == builder_version, SdkVersion.code_hash == code_hash,
+            SdkVersion.status != "REVOKED",
+        ).order_by(SdkVersion.version.desc()).limit(1)
+    ).first()
+
+
 def to_info(
-    tenant: str, row: Row[Any], *, warnings: Sequence[str] = (), timings: dict[str, float] | None = None
+    tenant: str, row: Row[Any], *, warnings: Sequence[str] = (), timings: dict[str, float] | None = None,
+    unchanged: bool = False,
 ) -> SdkVersionInfo:
     """A row as :class:`SdkVersionInfo`."""
     spec: dict[str, Any] = row.sdk_spec or {}
+    try:
+        parsed: SdkSpec | None = SdkSpec.model_validate(spec)
+    except ValidationError:  # a row written by a builder whose SdkSpec this one cannot read
+        parsed = None
     tests = SdkTestReport.model_validate(row.test_results) if row.test_results else None
     return SdkVersionInfo(
         tenant=tenant,
@@ -186,6 +204,12 @@ def to_info(
         created_at=row.created_at,
         activated_at=row.activated_at,
         revoked_at=row.revoked_at,
+        base_url_evidence=parsed.base_url_evidence if parsed is not None else "",
+        credentials=parsed.credentials if parsed is not None else (),
+        decisions=tuple(OperationDecisions.of(op) for op in parsed.operations if op.collection)
+        if parsed is not None else (),
+        overrides=parsed.overrides if parsed is not None else (),
+        unchanged=unchanged,
         warnings=tuple(warnings),
         timings=dict(timings or {}),
     )

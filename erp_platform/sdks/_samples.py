@@ -8,6 +8,7 @@ Every raw value comes with the value normalisation must turn it into, so the tes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -76,7 +77,7 @@ def required_params(op: Operation, overrides: dict[str, Any] | None = None) -> d
 def _field_sample(kind: FieldKind, index: int, date_format: DateFormat) -> tuple[Any, Any]:
     """(raw value as an ERP sends it, value after normalisation) of one field of record ``index``."""
     moment_ms = _DAY0_MS + index * _DAY_MS
-    day = f"2024-01-{index:02d}"
+    day = (date(2023, 12, 31) + timedelta(days=index)).isoformat()  # record n is dated 2024-01-0n
     if kind is FieldKind.INTEGER:
         return (str(index) if index % 2 else index), index
     if kind is FieldKind.NUMBER:
@@ -120,6 +121,14 @@ def _has_entity(spec: SdkSpec, name: str) -> bool:
     return any(e.name == name for e in spec.entities)
 
 
+def page_size(op: Operation) -> int:
+    """Records on a full sample page: the server's fixed page size for page-only paging, else 2."""
+    pg = op.pagination
+    if pg.style is PaginationStyle.PAGE and pg.size_param is None and pg.fixed_page_size:
+        return pg.fixed_page_size
+    return SAMPLE_PAGE_SIZE
+
+
 def expects_more(op: Operation) -> bool:
     """Whether a sample first page tells the SDK that a second page follows."""
     pg = op.pagination
@@ -146,7 +155,7 @@ def is_second_page(op: Operation, url: httpx.URL) -> bool:
         return value == str(pg.first_page + 1)
     if pg.style is PaginationStyle.CURSOR:
         return value == CURSOR_TOKEN
-    return value == str(SAMPLE_PAGE_SIZE)
+    return value == str(page_size(op))
 
 
 def _put(body: dict[str, Any], path: str, value: Any) -> None:
@@ -184,7 +193,9 @@ def collection_page(op: Operation, records: list[Any], *, first: bool, url: http
     if pg.style is PaginationStyle.PAGE and pg.page_count_path:
         _put(body, pg.page_count_path, 2)
     if pg.style in (PaginationStyle.PAGE, PaginationStyle.OFFSET_LIMIT) and pg.total_path:
-        _put(body, pg.total_path, SAMPLE_PAGE_SIZE + 1)
+        _put(body, pg.total_path, page_size(op) + 1)
+    if pg.has_more_path:
+        _put(body, pg.has_more_path, more)
     return body
 
 
@@ -209,7 +220,7 @@ class SampleServer:
             raw, _ = sample_records(self.spec, op, range(1, 2))
             return httpx.Response(200, json=_wrap(op.record_path, raw[0]))
         second = is_second_page(op, request.url)
-        first_page = range(1, SAMPLE_PAGE_SIZE + 1)
-        indexes = range(SAMPLE_PAGE_SIZE + 1, SAMPLE_PAGE_SIZE + 2) if second else first_page
+        full = page_size(op)
+        indexes = range(full + 1, full + 2) if second else range(1, full + 1)
         raw, _ = sample_records(self.spec, op, indexes)
         return httpx.Response(200, json=collection_page(op, raw, first=not second, url=request.url))

@@ -8,6 +8,7 @@ audited in the transaction that makes them.
 from __future__ import annotations
 
 import builtins
+import difflib
 import logging
 import os
 import threading
@@ -19,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from sqlalchemy import Engine, Row, func
 
-from erp_platform._errors import ConflictError, InvalidInputError, TenantIsolationError
+from erp_platform._errors import ConflictError, ErpPlatformError, InvalidInputError, TenantIsolationError
 from erp_platform.credentials import CredentialStore
 from erp_platform.objectstore import ObjectStore
 from erp_platform.registry import current_actor, record_audit
 from erp_platform.sandbox import (
     EgressPolicy,
+    EmptySelectionError,
     GuestSource,
     HostServices,
     PageResult,
@@ -34,14 +36,23 @@ from erp_platform.sandbox import (
     SdkManifest,
     SdkSession,
     SecretProvider,
+    describe_held,
+    mask_token,
 )
 from erp_platform.sdks._artifacts import ArtifactSet, ComponentLoader, VersionRef, store_artifacts
 from erp_platform.sdks._errors import SdkStatusError
 from erp_platform.sdks._limits import QuotaRateLimiters
-from erp_platform.sdks._models import ArtifactRefs, SdkTestReport, SdkVersionInfo
+from erp_platform.sdks._models import (
+    ArtifactRefs,
+    OperationDecisions,
+    SdkCheckReport,
+    SdkTestReport,
+    SdkVersionInfo,
+)
 from erp_platform.sdks._recorder import RegistryRequestRecorder
 from erp_platform.sdks._registry import (
     TenantRow,
+    find_identical,
     insert_version,
     lock_sdk,
     newest,
@@ -56,7 +67,7 @@ from erp_platform.sdks._registry import (
 )
 from erp_platform.sdks._runtime import process_runtime
 from erp_platform.sdks._testing import MAX_TESTED_OPERATIONS, run_sandbox_tests
-from sdk_builder import BuiltSdk, Generator, build_sdk
+from sdk_builder import BuiltSdk, CredentialRequirement, Generator, Operation, SdkOverrides, SdkSpec, build_sdk
 
 if TYPE_CHECKING:
     from erp_platform._platform import Platform
@@ -129,11 +140,14 @@ class SdkService:
         base_url: str | None = None,
         headers: Mapping[str, str] | None = None,
         auth_scheme: str | None = None,
+        overrides: SdkOverrides | None = None,
     ) -> SdkVersionInfo:
         """Build an SDK from a spec, test it in the sandbox and register it as a new version.
 
         The version is the SDK's newest plus one. It is TESTING when every sandbox test passed (activate
-        it to use it), FAILED otherwise (with the results; it can never be activated).
+        it to use it), FAILED otherwise (with the results; it can never be activated). Building the same
+        spec with the same options (and overrides) with the same builder again registers nothing and
+        returns the existing version with ``unchanged=True`` (a REVOKED one is never reused).
 
         Args:
             tenant: the tenant's slug.
@@ -141,6 +155,7 @@ class SdkService:
             filename: the spec's name in messages (default: the path's file name).
             name: the SDK's name (default: from the spec's title, e.g. ``mock_erp``).
             base_url, headers, auth_scheme: build options, see :func:`sdk_builder.load_spec`.
+            overrides: the operator's per-operation overrides (:func:`sdk_builder.parse_overrides`).
 
         Raises:
             SpecError, InvalidInputError: the spec or an option is invalid (nothing registered).
@@ -156,8 +171,17 @@ class SdkService:
         raw, shown = _read_source(spec_source, filename)
         built = build_sdk(
             raw, cache_dir=self._cache_dir, filename=shown, name=name, base_url=base_url, headers=headers,
-            auth_scheme=auth_scheme, generator=self._generator,
+            auth_scheme=auth_scheme, generator=self._generator, overrides=overrides,
         )
+        with self._engine.connect() as conn:
+            existing = find_identical(
+                conn, tenant_row(conn, tenant).id, built.spec.name, spec_hash=built.spec.spec_hash,
+                builder_version=built.generated.builder_version, code_hash=built.generated.code_hash,
+            )
+        if existing is not None:
+            logger.info("sdk unchanged: tenant=%s sdk=%s version=%d", tenant, existing.name, existing.version)
+            return to_info(tenant, existing, warnings=built.parsed.warnings, unchanged=True,
+                           timings={"total": round(time.perf_counter() - started, 4)})
         timings = built.timings.model_dump()
         mark = time.perf_counter()
         component = self._runtime.load_component(built.wasm_path)
@@ -339,6 +363,65 @@ class SdkService:
         with self._session(row_tenant, row, run_id=run_id, limits=limits) as session:
             return builtins.list(session.iter_pages(operation, params or {}, max_pages=pages))
 
+    def check(
+        self, tenant: str, name: str, operation: str | None = None, *, version: int | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> SdkCheckReport:
+        """One live, read-only call of a list operation with the tenant's credentials, and what came back.
+
+        Without ``operation``, the first list operation that needs no parameters is called. Problems
+        (a missing credential, an error, records the selector did not find) are reported, not raised.
+
+        Raises:
+            InvalidInputError: the operation is unknown or is not a GET.
+            SdkStatusError: the version is FAILED or REVOKED.
+        """
+        row, row_tenant = self._resolve(tenant, name, version, allow_testing=True)
+        spec = SdkSpec.model_validate(row.sdk_spec)
+        chosen = _check_operation(tenant, spec, row.name, operation)
+        pg = OperationDecisions.of(chosen)
+        report: dict[str, Any] = {
+            "tenant": tenant, "sdk": row.name, "version": row.version, "operation": chosen.id,
+            "base_url": spec.base_url, "selector": pg.selector, "paging": pg.paging,
+        }
+        missing = self.missing_credentials(tenant, row)
+        if missing:
+            report["problems"] = tuple(
+                f"credential {c.name!r} ({c.purpose}) is not set: {c.command(tenant)}" for c in missing
+            )
+            return SdkCheckReport(**report)
+        call_params: dict[str, Any] = {**(params or {}), "_page_size": 10}
+        problems: list[str] = []
+        with self._session(row_tenant, row, run_id="check", limits=None) as session:
+            try:
+                page = session.call(chosen.id, call_params)
+            except EmptySelectionError as exc:
+                problems.append(
+                    f"the response held {describe_held(exc.held)} but the selector `{pg.selector}` found none; "
+                    f"rebuild with --set {chosen.id}.record_path={exc.held[0][0]}"
+                )
+            except ErpPlatformError as exc:
+                problems.append(f"{type(exc).__name__}: {exc}")
+            else:
+                first = page.records[0] if page.records else {}
+                report.update(
+                    status=page.status, records=len(page.records), fields=tuple(first) if isinstance(first, dict)
+                    else (), next=mask_token(page.next), requests=page.stats.requests,
+                    milliseconds=page.stats.total_ms,
+                )
+                if page.paging_note:
+                    problems.append(page.paging_note)
+        report["problems"] = tuple(problems)
+        return SdkCheckReport(**report)
+
+    def missing_credentials(self, tenant: str, row: Row[Any]) -> builtins.list[CredentialRequirement]:
+        """The credentials the version declares that the tenant's store does not hold (names only)."""
+        declared = _declared_credentials(row)
+        if not declared:
+            return []
+        present = {c.name for c in self._credentials.list(tenant)}
+        return [c for c in declared if c.name not in present]
+
     # -- internals --------------------------------------------------------------------------------------
     def _resolve(
         self, tenant: str, name: str, version: int | None, *, allow_testing: bool
@@ -455,6 +538,33 @@ def _read_source(source: SpecSource, filename: str | None) -> tuple[bytes, str]:
         raise InvalidInputError(f"{path} is a folder; pass an OpenAPI, Swagger or EDMX file") from None
     except OSError as exc:
         raise InvalidInputError(f"cannot read the spec file {path}: {exc.strerror}") from None
+
+
+def _check_operation(tenant: str, spec: SdkSpec, name: str, operation: str | None) -> Operation:
+    if operation is not None:
+        try:
+            op = spec.operation(operation)
+        except KeyError:
+            close = difflib.get_close_matches(operation, [o.id for o in spec.operations], n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else f"see `erp sdk show {tenant} {name}`"
+            raise InvalidInputError(f"SDK {name!r} has no operation {operation!r}; {hint}") from None
+        if op.method != "GET":
+            raise InvalidInputError(
+                f"operation {operation!r} is a {op.method}: `erp sdk check` makes read-only calls only (GET)"
+            )
+        return op
+    for op in spec.operations:
+        if op.collection and op.method == "GET" and not any(p.required for p in op.parameters):
+            return op
+    raise InvalidInputError(
+        f"SDK {name!r} has no list operation without required parameters; name one: "
+        f"`erp sdk check {tenant} {name} OPERATION --params '{{...}}'`"
+    )
+
+
+def _declared_credentials(row: Row[Any]) -> builtins.list[CredentialRequirement]:
+    raw = (row.sdk_spec or {}).get("credentials") or []
+    return [CredentialRequirement.model_validate(c) for c in raw]
 
 
 def _require_usable(tenant: TenantRow) -> None:

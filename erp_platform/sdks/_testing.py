@@ -39,6 +39,7 @@ from erp_platform.sdks._samples import (
     SAMPLE_PAGE_SIZE,
     SampleServer,
     expects_more,
+    page_size,
     required_params,
     sample_records,
 )
@@ -223,10 +224,12 @@ def _compare(checks: _Checks, label: str, got: Sequence[Any], expected: Sequence
 def _sample_case(session: SdkSession, spec: SdkSpec, op: Operation) -> OperationTestResult:
     params = required_params(op)
 
+    full = page_size(op)
+
     def collection(checks: _Checks) -> tuple[int, int]:
         first = session.call(op.id, {**params, "_page_size": SAMPLE_PAGE_SIZE})
         _check_page(checks, op, first, "page 1 (host-parsed)")
-        _, expected = sample_records(spec, op, range(1, SAMPLE_PAGE_SIZE + 1))
+        _, expected = sample_records(spec, op, range(1, full + 1))
         _compare(checks, "page 1", first.records, expected)
         if not expects_more(op):
             checks.that(first.next is None, "single page: no continuation token", f"got {first.next!r}")
@@ -236,7 +239,7 @@ def _sample_case(session: SdkSession, spec: SdkSpec, op: Operation) -> Operation
             op.id, {**params, "_page_size": SAMPLE_PAGE_SIZE, "_next": first.next, "_mode": "guest"}
         )
         _check_page(checks, op, second, "page 2 (guest-parsed)")
-        _, expected = sample_records(spec, op, range(SAMPLE_PAGE_SIZE + 1, SAMPLE_PAGE_SIZE + 2))
+        _, expected = sample_records(spec, op, range(full + 1, full + 2))
         _compare(checks, "page 2", second.records, expected)
         checks.that(second.next is None, "page 2: last page", f"got continuation token {second.next!r}")
         return 2, len(first.records) + len(second.records)

@@ -4,6 +4,12 @@ Expressions (filters, derived columns) are parsed by a hand-written parser into 
 polars expressions; nothing is evaluated as Python. See ``_expr_compile`` for the semantics and
 ``_mapping`` for the type rule of mappings.
 
+Names: record fields keep the ERP's names (:data:`FieldName`: ``ContactID``, ``@odata.etag``) everywhere
+a column is referenced; in expressions a name that is not a plain lowercase word is written
+``"ContactID"`` or ``field('@odata.etag')`` (a bare ``ContactID`` works too when no other column differs
+from it only in case). Target columns are lowercase SQL identifiers; :func:`column_name` derives the
+default one (``ContactID`` -> ``contact_id``).
+
 Example::
 
     out = apply_transform(spec, {"orders": orders, "customers": customers}, main="orders", ctx=ctx)
@@ -27,8 +33,15 @@ from erp_platform.transforms._logical import (
     schema_from_fields,
     schema_of_frame,
 )
-from erp_platform.transforms._mapping import apply_mapping, check_mapping, mapped_schema
-from erp_platform.transforms._plan import transform_schema
+from erp_platform.transforms._mapping import (
+    apply_mapping,
+    check_mapping,
+    complete_mapping,
+    derive_mapping,
+    mapped_schema,
+)
+from erp_platform.transforms._names import FieldName, column_name, column_names, expression_name
+from erp_platform.transforms._plan import transform_key, transform_schema
 from erp_platform.transforms._records import frame_from_records
 from erp_platform.transforms._spec import (
     AggregateOp,
@@ -65,6 +78,7 @@ __all__ = [
     "DeriveOp",
     "ExecutionContext",
     "ExpressionError",
+    "FieldName",
     "FilterOp",
     "JoinOp",
     "MappingSpec",
@@ -76,9 +90,14 @@ __all__ = [
     "apply_mapping",
     "apply_transform",
     "check_mapping",
+    "column_name",
+    "column_names",
     "compile_expression",
+    "complete_mapping",
     "conversion_rule",
+    "derive_mapping",
     "dtype_of",
+    "expression_name",
     "frame_from_records",
     "infer_type",
     "logical_type_of",
@@ -87,5 +106,6 @@ __all__ = [
     "parse_expression",
     "schema_from_fields",
     "schema_of_frame",
+    "transform_key",
     "transform_schema",
 ]

@@ -17,8 +17,12 @@ class Literal:
 
 @dataclass(frozen=True)
 class ColumnRef:
+    """A field: ``amount`` (bare: matched exactly, else case-insensitively when only one field fits) or
+    ``"ContactID"`` / ``field('@odata.etag')`` (quoted: matched exactly)."""
+
     name: str
     pos: int
+    quoted: bool = False
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from erp_platform.transforms._expr_ast import (
     Unary,
 )
 from erp_platform.transforms._expr_parser import parse_expression
+from erp_platform.transforms._names import closest_first, expression_name
 
 _TRUNC_UNITS = {"year": "1y", "quarter": "1q", "month": "1mo", "week": "1w", "day": "1d", "hour": "1h",
                 "minute": "1m", "second": "1s"}
@@ -111,10 +112,8 @@ class _Compiler:
         if isinstance(node, Literal):
             return self._literal(node)
         if isinstance(node, ColumnRef):
-            if node.name not in self.schema:
-                known = ", ".join(self.schema) or "(none)"
-                raise self.fail(node, f"unknown column {node.name!r}: available columns are {known}")
-            return _Typed(pl.col(node.name), self.schema[node.name], node)
+            name = self._resolve(node)
+            return _Typed(pl.col(name), self.schema[name], node)
         if isinstance(node, Unary):
             return self._unary(node)
         if isinstance(node, Binary):
@@ -132,6 +131,31 @@ class _Compiler:
         return self._call(node)
 
     # -- leaves and operators ---------------------------------------------------------------------
+    def _resolve(self, node: ColumnRef) -> str:
+        """The schema column ``node`` names: exactly; a bare name also case-insensitively when only one
+        column fits. Errors suggest the spelling that resolves (quoted when it needs to be)."""
+        if node.name in self.schema:
+            return node.name
+        names = list(self.schema)
+        if not node.quoted:
+            folded = [c for c in names if c.casefold() == node.name.casefold()]
+            if len(folded) == 1:
+                return folded[0]
+            if folded:
+                forms = " or ".join(expression_name(c) for c in folded)
+                raise self.fail(node, f"{node.name!r} matches several columns that differ only in case: write "
+                                      f"the one you mean exactly, in double quotes: {forms}")
+        close = closest_first(node.name, names, limit=1)
+        hint = f" (did you mean {expression_name(close[0])}?)" if close else ""
+        if node.quoted and not close:
+            hint = f" (text is written in single quotes: {_single_quoted(node.name)})"
+        written = '"' + node.name.replace('"', '""') + '"' if node.quoted else repr(node.name)
+        return self._unknown(node, written, hint, names)
+
+    def _unknown(self, node: ColumnRef, written: str, hint: str, names: list[str]) -> str:
+        known = ", ".join(expression_name(c) for c in names) or "(none)"
+        raise self.fail(node, f"unknown column {written}{hint}: available columns are {known}")
+
     def _literal(self, node: Literal) -> _Typed:
         value = node.value
         if value is None:
@@ -431,6 +455,10 @@ class _Compiler:
         self.site += 1
         rows = pl.int_range(0, pl.len(), dtype=pl.Int64())
         return _Typed(rows.map_batches(lambda s: row_ids(seed, s), return_dtype=pl.String()), lt.TEXT, node)
+
+
+def _single_quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def row_ids(seed: str, rows: pl.Series) -> pl.Series:

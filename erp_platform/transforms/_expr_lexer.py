@@ -17,6 +17,7 @@ class Kind(Enum):
     DECIMAL = "decimal"
     STRING = "string"
     NAME = "name"  # identifier or keyword (keywords are matched case-insensitively)
+    QUOTED = "quoted name"  # "ContactID", "@odata.etag": a field name exactly as written
     OP = "operator"
     END = "end"
 
@@ -59,15 +60,13 @@ def tokenize(text: str) -> list[Token]:
         elif ch == "'":
             i = _string(text, i, tokens)
         elif ch == '"':
-            raise ExpressionError(text, i, "double quotes are not supported: write text as 'single quotes' "
-                                           "and column names without quotes")
+            i = _quoted(text, i, tokens)
         elif text.startswith("==", i):
             raise ExpressionError(text, i, "use = to compare values (not ==)")
         else:
             op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
             if op is None:
-                raise ExpressionError(text, i, f"unexpected character {ch!r}: expected a column, a literal, "
-                                               "an operator (+ - * / % || = != < <= > >=), ( ) or ,")
+                raise ExpressionError(text, i, _unexpected(text, i))
             tokens.append(Token(Kind.OP, "!=" if op == "<>" else op, i))
             i += len(op)
     tokens.append(Token(Kind.END, "", n))
@@ -108,3 +107,42 @@ def _string(text: str, start: int, tokens: list[Token]) -> int:
             continue
         tokens.append(Token(Kind.STRING, text[start : end + 1], start, "".join(parts)))
         return end + 1
+
+
+def _quoted(text: str, start: int, tokens: list[Token]) -> int:
+    """A double-quoted field name, SQL style: ``"ContactID"``; ``""`` inside is one double quote."""
+    i, n = start + 1, len(text)
+    parts: list[str] = []
+    while True:
+        end = text.find('"', i)
+        if end < 0:
+            raise ExpressionError(text, start, 'unterminated quoted field name: close it with " (write "" for '
+                                               "a double quote inside the name)")
+        parts.append(text[i:end])
+        if end + 1 < n and text[end + 1] == '"':
+            parts.append('"')
+            i = end + 2
+            continue
+        name = "".join(parts)
+        if not name:
+            raise ExpressionError(text, start, 'an empty quoted name "": write the field name between the '
+                                               "double quotes, or '' for empty text")
+        tokens.append(Token(Kind.QUOTED, text[start : end + 1], start, name))
+        return end + 1
+
+
+def _unexpected(text: str, i: int) -> str:
+    """Why the character at ``i`` starts no token; for a field name with such characters, how to write it."""
+    ch = text[i]
+    start = i
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_@.$#"):
+        start -= 1
+    end = i
+    while end < len(text) and (text[end].isalnum() or text[end] in "_@.$#"):
+        end += 1
+    word = text[start:end]
+    if ch in "@$#" or "@" in word or (not ch.isascii() and ch.isalnum()):
+        return (f"unexpected character {ch!r}: a field name with characters other than letters, digits and _ "
+                f'is written in double quotes, e.g. "{word}" (or field(\'{word}\'))')
+    return (f"unexpected character {ch!r}: expected a column, a literal, an operator "
+            "(+ - * / % || = != < <= > >=), ( ) or ,")

@@ -24,6 +24,7 @@ from erp_platform.transforms._expr_ast import (
     children,
 )
 from erp_platform.transforms._expr_lexer import Kind, Token, tokenize
+from erp_platform.transforms._names import MAX_FIELD_NAME
 from erp_platform.transforms._types import COLUMN_TYPES_HELP
 
 MAX_LENGTH = 2000
@@ -31,6 +32,7 @@ MAX_DEPTH = 100
 FUNCTIONS = (
     "lower", "upper", "trim", "length", "substr", "concat", "coalesce", "round", "abs", "floor", "ceil",
     "if", "to_date", "to_timestamp", "year", "month", "day", "date_trunc", "now", "random_id", "cast",
+    "field",
 )
 
 _OR, _AND, _NOT, _CMP, _CONCAT, _ADD, _MUL, _NEG = 1, 2, 3, 4, 5, 6, 7, 8
@@ -53,7 +55,7 @@ def parse_expression(text: str) -> Expr:
     node = parser.expression(0)
     end = parser.peek
     if end.kind is not Kind.END:
-        operand = end.kind in (Kind.NAME, Kind.INTEGER, Kind.DECIMAL, Kind.STRING)
+        operand = end.kind in (Kind.NAME, Kind.QUOTED, Kind.INTEGER, Kind.DECIMAL, Kind.STRING)
         hint = " (missing operator?)" if operand else ""
         raise ExpressionError(text, end.pos, f"unexpected {end.describe()}: expected an operator or the end "
                                              f"of the expression{hint}")
@@ -143,6 +145,8 @@ class _Parser:
             raise self._fail(token, f"unexpected {token.describe()}: {_START}")
         if token.kind is Kind.END:
             raise self._fail(token, f"the expression ends too early: {_START}")
+        if token.kind is Kind.QUOTED:
+            return self._column(token, quoted=True)
         word = token.keyword
         if word in ("true", "false"):
             return Literal(word == "true", token.pos)
@@ -156,18 +160,27 @@ class _Parser:
             return self._call(token)
         return self._column(token)
 
-    def _column(self, token: Token) -> ColumnRef:
-        name = token.text
-        if name != name.lower():
-            raise self._fail(token, f"column names are lowercase: write {name.lower()!r} instead of {name!r}")
-        if len(name) > 63:
-            raise self._fail(token, "a column name has at most 63 characters")
-        return ColumnRef(name, token.pos)
+    def _column(self, token: Token, *, quoted: bool = False) -> ColumnRef:
+        name = str(token.value)
+        if len(name) > MAX_FIELD_NAME:
+            raise self._fail(token, f"a field name has at most {MAX_FIELD_NAME} characters")
+        return ColumnRef(name, token.pos, quoted)
+
+    def _field(self, token: Token) -> ColumnRef:
+        """``field('@odata.etag')`` or ``field("@odata.etag")``: the field of exactly that name."""
+        self._next()  # (
+        arg = self._next()
+        if arg.kind not in (Kind.STRING, Kind.QUOTED) or not arg.value:
+            raise self._fail(arg, "field() takes the field's name as text, e.g. field('@odata.etag')")
+        self._expect_op(")", "a closing ) after the field name")
+        return ColumnRef(str(arg.value), token.pos, True)
 
     def _call(self, token: Token) -> Expr:
         name = token.text.lower()
         if name not in FUNCTIONS:
             raise self._fail(token, f"unknown function {token.text!r}: use one of {', '.join(FUNCTIONS)}")
+        if name == "field":
+            return self._field(token)
         self._next()  # (
         if name == "cast":
             operand = self.expression(0)

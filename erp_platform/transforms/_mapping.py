@@ -29,38 +29,82 @@ from erp_platform.transforms._convert import (
     verify_conversions,
 )
 from erp_platform.transforms._errors import SAMPLE_SIZE
-from erp_platform.transforms._spec import MappingSpec
+from erp_platform.transforms._names import allocate_columns, did_you_mean_field, listing
+from erp_platform.transforms._spec import ColumnMapping, MappingSpec
 
 RESERVED_PREFIX = "_erp_"
 _HINT = ("fix the values in the ERP, map the field to a text column, or convert it in a transform step "
          "first (e.g. derive with if() or coalesce())")
 
 
+def complete_mapping(mapping: MappingSpec, source_schema: lt.Schema) -> MappingSpec:
+    """``mapping`` with every target and type filled in: a missing target is the snake_case of the source
+    (unique within the mapping: explicit targets first, then defaults in order, see :func:`column_names`);
+    a missing type is the source field's own type (``text`` for a field whose type is unknown or a source
+    that is not in ``source_schema``, which :func:`check_mapping` reports)."""
+    if mapping.complete:
+        return mapping
+    explicit = [c.target for c in mapping.columns if c.target is not None]
+    defaults = iter(allocate_columns([c.source for c in mapping.columns if c.target is None], taken=explicit))
+    columns: list[ColumnMapping] = []
+    for column in mapping.columns:
+        target = column.target if column.target is not None else next(defaults)
+        type_ = column.type if column.type is not None else _source_type(source_schema.get(column.source))
+        columns.append(column.model_copy(update={"target": target, "type": type_}))
+    return MappingSpec(columns=columns)
+
+
+def derive_mapping(source_schema: lt.Schema) -> MappingSpec:
+    """A mapping of every field of ``source_schema``, in order: default targets (see
+    :func:`complete_mapping`) and the fields' own types (``text`` where unknown)."""
+    return complete_mapping(MappingSpec(columns=[ColumnMapping(source=name) for name in source_schema]),
+                            source_schema)
+
+
+def _source_type(logical: str | None) -> str:
+    return logical if logical is not None and logical != lt.UNKNOWN else lt.TEXT
+
+
 def check_mapping(mapping: MappingSpec, source_schema: lt.Schema) -> list[Problem]:
-    """Every problem of ``mapping`` over records of ``source_schema`` (paths like ``columns[2].type``)."""
+    """Every problem of ``mapping`` over records of ``source_schema`` (paths like ``columns[2].type``).
+
+    A source that is not in the schema is reported with the fields that are (exact names, the closest
+    first). Missing targets and types are checked as :func:`complete_mapping` fills them in.
+    """
     problems: list[Problem] = []
     targets: dict[str, int] = {}
-    available = ", ".join(source_schema) or "(none)"
-    for i, column in enumerate(mapping.columns):
-        if column.target in targets:
-            first = targets[column.target]
-            problems.append(Problem(f"columns[{i}].target", f"target column {column.target!r} is mapped "
-                                    f"twice (also by columns[{first}]); map it once", column.target))
-        targets.setdefault(column.target, i)
-        if column.target.startswith(RESERVED_PREFIX):
-            problems.append(Problem(f"columns[{i}].target", f"target column names starting with "
-                                    f"{RESERVED_PREFIX!r} are reserved for the platform; rename it",
-                                    column.target))
+    fields = list(source_schema)
+    completed = complete_mapping(mapping, source_schema)
+    for i, (given, column) in enumerate(zip(mapping.columns, completed.columns, strict=True)):
+        target, target_type = str(column.target), str(column.type)
+        path = f"columns[{i}].target"
+        if target in targets:
+            first = targets[target]
+            how = "" if given.target is not None else f" (the default for source {column.source!r})"
+            problems.append(Problem(path, f"target column {target!r}{how} is mapped twice (also by "
+                                    f"columns[{first}]); map it once", target))
+        targets.setdefault(target, i)
+        if target.startswith(RESERVED_PREFIX):
+            problems.append(Problem(path, f"target column names starting with {RESERVED_PREFIX!r} are "
+                                    "reserved for the platform; rename it", target))
         if column.source not in source_schema:
-            problems.append(Problem(f"columns[{i}].source", f"unknown source field {column.source!r}; "
-                                    f"available: {available}", column.source))
+            problems.append(Problem(f"columns[{i}].source", unknown_field_message(column.source, fields),
+                                    column.source))
             continue
         source_type = lt.normalize_type(source_schema[column.source], path=f"source.{column.source}")
-        if conversion_rule(source_type, column.type) == "refused":
-            hint = refusal_hint(source_type, column.type)
+        if conversion_rule(source_type, target_type) == "refused":
+            hint = refusal_hint(source_type, target_type)
             problems.append(Problem(f"columns[{i}].type", f"cannot map {source_type} field "
-                                    f"{column.source!r} to {column.type}: {hint}", column.type))
+                                    f"{column.source!r} to {target_type}: {hint}", target_type))
     return problems
+
+
+def unknown_field_message(name: str, fields: list[str]) -> str:
+    """``unknown source field ...`` with the input's fields (exact names, the closest first) and the fix."""
+    if not fields:
+        return f"unknown source field {name!r}: the input has no fields"
+    return (f"unknown source field {name!r}{did_you_mean_field(name, fields)}; the input's fields (exact "
+            f"names): {listing(name, fields)}; write the source exactly as listed")
 
 
 def apply_mapping(frame: pl.DataFrame | pl.LazyFrame, mapping: MappingSpec, *,
@@ -89,27 +133,29 @@ def apply_mapping(frame: pl.DataFrame | pl.LazyFrame, mapping: MappingSpec, *,
         names = ", ".join(repr(m) for m in dict.fromkeys(missing))
         raise InvalidInputError(
             f"{where}: source column{'s' if len(missing) > 1 else ''} {names} not in the data; available "
-            f"columns: {', '.join(schema) or '(none)'}; fix the mapping's source or the extract's fields"
+            f"columns (exact names): {listing(missing[0], list(schema))}; fix the mapping's source or the "
+            "extract's fields"
         )
     problems = check_mapping(mapping, schema)
+    mapping = complete_mapping(mapping, schema)
     ValidationFailed.raise_if_any(f"{where}: the mapping does not fit the data", problems)
     lazy = encode_json_columns(lazy)
     outputs: list[pl.Expr] = []
     checks: list[Check] = []
     for i, column in enumerate(mapping.columns):
-        source_type = schema[column.source]
-        value = convert(pl.col(column.source), source_type, column.type)
+        source_type, target_type = schema[column.source], str(column.type)
+        value = convert(pl.col(column.source), source_type, target_type)
         subject = f"column {column.source!r} (mapped to {column.target!r})"
-        if conversion_rule(source_type, column.type) == "checked":
-            checks.append(Check(subject, column.type, pl.col(column.source), value))
-        if lt.dtype_of(column.type) == pl.String:  # Postgres text cannot hold NUL characters
+        if conversion_rule(source_type, target_type) == "checked":
+            checks.append(Check(subject, target_type, pl.col(column.source), value))
+        if lt.dtype_of(target_type) == pl.String:  # Postgres text cannot hold NUL characters
             clean = pl.when(value.str.contains("\x00", literal=True)).then(None).otherwise(value)
-            checks.append(Check(subject + " (NUL character)", column.type, value, clean))
+            checks.append(Check(subject + " (NUL character)", target_type, value, clean))
             value = clean
         outputs.append(value.alias(f"__erp_out_{i}"))
     data = verify_conversions(lazy, checks, where=where, hint=_HINT, extra=outputs)
-    result = data.select(pl.col(f"__erp_out_{i}").alias(c.target) for i, c in enumerate(mapping.columns))
-    required = [c.target for c in mapping.columns if not c.nullable]
+    result = data.select(pl.col(f"__erp_out_{i}").alias(str(c.target)) for i, c in enumerate(mapping.columns))
+    required = [str(c.target) for c in mapping.columns if not c.nullable]
     require_values(result, required, where=where, why="is declared nullable: false")
     return result
 
@@ -128,5 +174,9 @@ def require_values(frame: pl.DataFrame, columns: list[str], *, where: str, why: 
 
 
 def mapped_schema(mapping: MappingSpec) -> dict[str, str]:
-    """The target schema a mapping produces (target -> type), in order."""
-    return {c.target: c.type for c in mapping.columns}
+    """The target schema a complete mapping produces (target -> type), in order (see
+    :func:`complete_mapping` for one whose targets or types are left to their defaults)."""
+    if not mapping.complete:
+        raise InvalidInputError("the mapping leaves targets or types to their defaults: complete it against "
+                                "the input's fields first (complete_mapping)")
+    return {str(c.target): str(c.type) for c in mapping.columns}

@@ -7,7 +7,7 @@ column could not be typed) so later steps are checked too without follow-on nois
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from erp_platform._errors import Problem
@@ -53,6 +53,34 @@ def transform_schema(spec: TransformSpec, input_schemas: Mapping[str, lt.Schema]
     """
     _, schema, problems = plan_transform(spec, input_schemas, main=main)
     return schema, problems
+
+
+def transform_key(spec: TransformSpec, main_key: Sequence[str] | None) -> tuple[str, ...] | None:
+    """The columns that identify a row of the transform's output, given those of its main input.
+
+    Renames carry the key along; ``deduplicate`` keys on its keys and ``aggregate`` on its group; a
+    ``select`` that drops a key column or a ``derive`` that replaces one loses it (None). Joins keep the
+    main input's key (a key matched several times on the joined side collapses to its last row on load).
+    """
+    key = tuple(main_key) if main_key else None
+    for op in spec.steps:
+        if isinstance(op, DeduplicateOp):
+            key = tuple(op.keys)
+        elif isinstance(op, AggregateOp):
+            key = tuple(op.group_by)
+        elif key is None:
+            continue
+        elif isinstance(op, RenameOp):
+            key = tuple(op.mapping.get(k, k) for k in key)
+        elif _drops_key(op, key):
+            key = None
+    return key
+
+
+def _drops_key(op: TransformOp, key: tuple[str, ...]) -> bool:
+    if isinstance(op, SelectOp):
+        return not set(key) <= set(op.columns)
+    return isinstance(op, DeriveOp) and op.column in key
 
 
 def plan_transform(spec: TransformSpec, input_schemas: Mapping[str, lt.Schema], *,

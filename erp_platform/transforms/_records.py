@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import polars as pl
 
+from erp_platform._errors import InvalidInputError
 from erp_platform.sandbox._protocol import FieldKind
 from erp_platform.transforms import _logical as lt
 from erp_platform.transforms._convert import Check, convert, verify_conversions
@@ -36,9 +37,16 @@ def frame_from_records(
     Keys not declared in ``fields`` are left out.
 
     Raises:
+        InvalidInputError: records but no declared fields (the frame would have no rows).
         ConversionError: a value does not match its field's kind.
         NormalisationError: (``raw``) a value cannot be normalised to its field's kind.
     """
+    if records and not fields:  # a frame without columns has no rows: never drop records silently
+        keys = ", ".join(list(records[0])[:20]) or "(none)"
+        raise InvalidInputError(
+            f"{where}: {len(records)} records arrived but no fields are declared for them (the first record "
+            f"has keys {keys}): declare the entity's fields in the SDK"
+        )
     fast = _fast_frame(records, fields)
     if fast is not None:
         return fast

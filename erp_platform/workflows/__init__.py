@@ -51,13 +51,15 @@ from erp_platform.workflows._records import MappingRecord, WorkflowRecord
 from erp_platform.workflows._registry import CatalogFactory, WorkflowRegistry
 from erp_platform.workflows._registry_catalog import RegistrySdkCatalog, registry_catalog_factory
 from erp_platform.workflows._rules import main_input
-from erp_platform.workflows._typecheck import TypeSystem, transforms_type_system
+from erp_platform.workflows._scaffold import ScaffoldRequest, scaffold_workflow
+from erp_platform.workflows._typecheck import LoadPlan, TypeSystem, transforms_type_system
 from erp_platform.workflows._validate import (
     CompatibilityError,
     InvalidDefinitionError,
     check_definition,
     load_definition,
     parse_definition,
+    plan_loads,
     validate_definition,
 )
 
@@ -77,6 +79,7 @@ __all__ = [
     "InvalidDefinitionError",
     "Lifecycle",
     "LoadActivity",
+    "LoadPlan",
     "MappingDocument",
     "MappingRecord",
     "MappingRegistry",
@@ -86,6 +89,7 @@ __all__ = [
     "RegistrySdkCatalog",
     "ResolvedMapping",
     "RetryPolicy",
+    "ScaffoldRequest",
     "ScheduleTrigger",
     "SdkCatalog",
     "SdkInfo",
@@ -115,9 +119,11 @@ __all__ = [
     "parse_definition",
     "parse_mapping",
     "parse_param_options",
+    "plan_loads",
     "registry_catalog_factory",
     "resolve_parameters",
     "resolve_sdk_version",
+    "scaffold_workflow",
     "stored_definition_hash",
     "transforms_type_system",
     "validate_definition",

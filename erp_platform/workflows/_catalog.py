@@ -39,11 +39,17 @@ class OperationInfo(_Frozen):
 
     name: str
     method: str = "GET"
+    path: str = Field("", description="path template relative to the SDK's base URL")
     collection: bool = True
     resource: str = ""
     entity: str | None = None
     fields: dict[str, FieldKind] = Field(default_factory=dict, description="record fields, in entity order")
+    primary_key: tuple[str, ...] = Field((), description="record fields that identify a record")
     incremental: bool = Field(False, description="supports reading only records changed since a cursor")
+    cursor_field: str | None = Field(None, description="record field holding the last change (incremental)")
+    paging: str = Field("none", description="paging style (page, offset_limit, cursor, odata_next_link, ...)")
+    fixed_page_size: int | None = Field(None, description="records per page when the server fixes it")
+    max_page_size: int | None = Field(None, description="largest page size the ERP accepts, when declared")
     params: tuple[ParamInfo, ...] = ()
 
     @property
@@ -129,11 +135,14 @@ class _SpecParam(_Loose):
 class _SpecOperation(_Loose):
     id: str
     method: str = "GET"
+    path: str = ""
     resource: str = ""
     collection: bool = False
     entity: str | None = None
     parameters: list[_SpecParam] = Field(default_factory=list)
     incremental: dict[str, Any] | None = None
+    primary_key: list[str] | None = None
+    pagination: dict[str, Any] | None = None
 
 
 class _SpecField(_Loose):
@@ -144,6 +153,7 @@ class _SpecField(_Loose):
 class _SpecEntity(_Loose):
     name: str
     fields: list[_SpecField] = Field(default_factory=list)
+    keys: list[str] = Field(default_factory=list)
 
 
 class _SpecSubset(_Loose):
@@ -171,6 +181,7 @@ def catalog_entry_from_sdk_spec(
         name                                  SDK name
         operations[].id                       operation name used in workflows
         operations[].method                   HTTP method (default GET)
+        operations[].path                     path template (names scaffolded tables)
         operations[].resource                 for capabilities: read:/write:/delete:<resource>
         operations[].collection               true when it returns a list of records
         operations[].entity                   entity of the records (key into entities[].name)
@@ -178,8 +189,12 @@ def catalog_entry_from_sdk_spec(
         operations[].parameters[].required    true when the call needs it
         operations[].parameters[].location    path/query/header/body (header parameters may be passed but
                                               are never required: the manifest supplies required headers)
-        operations[].incremental              an object (any content) when incremental reads are supported
-        entities[].name, entities[].fields[].name, entities[].fields[].kind (a FieldKind)
+        operations[].incremental              an object when incremental reads are supported; its
+                                              ``field`` (when set) is the record's change field
+        operations[].primary_key              record fields identifying a record (default: the entity's keys)
+        operations[].pagination.style         paging style; .fixed_page_size: records per page the server
+                                              fixes; .max_page_size: the largest page size it accepts
+        entities[].name, entities[].keys, entities[].fields[].name, entities[].fields[].kind (a FieldKind)
 
     Args:
         spec: the JSON dump of the SDK builder's ``SdkSpec``.
@@ -200,15 +215,22 @@ def catalog_entry_from_sdk_spec(
             f"({exc.error_count()} problem(s)); rebuild the SDK with the current builder"
         ) from None
     entities = {e.name: {f.name: f.kind for f in e.fields} for e in parsed.entities}
+    entity_keys = {e.name: tuple(e.keys) for e in parsed.entities}
     operations = tuple(
         OperationInfo(
             name=op.id,
             method=op.method.upper(),
+            path=op.path,
             collection=op.collection,
             resource=op.resource,
             entity=op.entity,
             fields=entities.get(op.entity, {}) if op.entity else {},
+            primary_key=tuple(op.primary_key) if op.primary_key else entity_keys.get(op.entity or "", ()),
             incremental=op.incremental is not None,
+            cursor_field=_cursor_field(op.incremental),
+            paging=str((op.pagination or {}).get("style") or "none"),
+            fixed_page_size=_positive_int((op.pagination or {}).get("fixed_page_size")),
+            max_page_size=_positive_int((op.pagination or {}).get("max_page_size")),
             params=tuple(
                 ParamInfo(name=p.name, required=p.required and p.location != "header")
                 for p in op.parameters
@@ -221,3 +243,14 @@ def catalog_entry_from_sdk_spec(
         sorted({_capability(op.method, op.resource) for op in parsed.operations})
     )
     return SdkInfo(name=parsed.name, version=version, status=status, capabilities=caps, operations=operations)
+
+
+def _cursor_field(incremental: Mapping[str, Any] | None) -> str | None:
+    if not incremental:
+        return None
+    value = incremental.get("field")
+    return value if isinstance(value, str) and value else None
+
+
+def _positive_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from erp_platform.loader._spec import LoadSpec
+from erp_platform.transforms._names import FieldName
 from erp_platform.transforms._spec import Identifier, TransformSpec
 
 
@@ -34,14 +35,32 @@ class IdempotencyStrategy(StrEnum):
     CUSTOM = "custom"  # the activity is idempotent by construction (loads: merge on the business key)
 
 
+DEFAULT_PAGE_SIZE = 1000
+
+
 class ExtractConfig(_Frozen):
     """Read one SDK operation page by page."""
 
     sdk: Identifier = Field(description="name of the tenant's SDK")
     operation: Identifier = Field(description="SDK operation (a collection read)")
     params: dict[str, Any] = Field(default_factory=dict, description="operation parameters")
-    page_size: int = Field(1000, ge=1, le=10000)
+    page_size: int | None = Field(
+        None, ge=1, le=10000,
+        description=f"records per request (default: {DEFAULT_PAGE_SIZE}, or the most the operation accepts when "
+        "that is less)",
+    )
+
+    def effective_page_size(self, max_page_size: int | None) -> int:
+        """The page size to request: as given, else the default capped at the operation's maximum."""
+        if self.page_size is not None:
+            return self.page_size
+        return min(DEFAULT_PAGE_SIZE, max_page_size) if max_page_size else DEFAULT_PAGE_SIZE
     incremental: bool = Field(False, description="read only records changed since the last successful run")
+    cursor_field: FieldName | None = Field(
+        None,
+        description="incremental: the record field whose newest value is the next run's change cursor, exactly "
+        "as the ERP names it (default: the change field the SDK declares for the operation)",
+    )
     max_pages: int | None = Field(None, ge=1, description="stop after this many pages (samples, tests)")
     checkpoint_rows: int = Field(
         10_000, ge=1, le=1_000_000,

@@ -6,6 +6,10 @@ A mapping file names the mapping and lists its columns (the fields of ``MappingS
     columns:
       - {source: id, target: order_id, type: bigint, nullable: false}
       - {source: total, target: amount, type: "numeric(12,2)"}
+      - {source: ContactID}               # target contact_id, type: the field's own type
+
+A source is a field name exactly as the ERP gives it; ``target`` defaults to its snake_case and ``type``
+to the field's own type (filled in when a load resolves the mapping against its input).
 
 The content hash covers the ``MappingSpec`` (the columns), not the name, which is the registry key. A
 load's ``mapping_ref`` resolves to the mapping's ACTIVE version (drafts may reference one that only has
@@ -60,7 +64,9 @@ def parse_mapping(text_or_bytes: str | bytes, *, filename: str) -> MappingDocume
         ) from None
     problems: list[Problem] = []
     first: dict[str, int] = {}
-    for k, column in enumerate(document.columns):
+    for k, column in enumerate(document.columns):  # default targets never collide (see complete_mapping)
+        if column.target is None:
+            continue
         if column.target in first:
             problems.append(Problem(
                 f"columns[{k}].target",

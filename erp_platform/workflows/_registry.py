@@ -14,7 +14,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from erp_platform._errors import ArtifactIntegrityError, ConflictError, InvalidInputError, NotFoundError
+from erp_platform._errors import (
+    ArtifactIntegrityError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    Problem,
+)
 from erp_platform.registry import WorkflowDefinitionRow, current_actor, record_audit
 from erp_platform.workflows._catalog import SdkCatalog
 from erp_platform.workflows._definition import Lifecycle, WorkflowDefinition
@@ -22,11 +28,12 @@ from erp_platform.workflows._hash import content_hash, definition_payload, store
 from erp_platform.workflows._mappings import MappingRegistry
 from erp_platform.workflows._records import WorkflowRecord
 from erp_platform.workflows._scope import as_utc, lock_artifact, tenant_id_for
-from erp_platform.workflows._typecheck import TypeSystem
+from erp_platform.workflows._typecheck import LoadPlan, TypeSystem
 from erp_platform.workflows._validate import (
     CompatibilityError,
     InvalidDefinitionError,
     parse_definition,
+    plan_loads,
     validate_definition,
 )
 
@@ -83,6 +90,12 @@ class WorkflowRegistry:
         )
         InvalidDefinitionError.raise_if_any(f"{filename}: invalid workflow definition", problems)
         return definition
+
+    def plan(self, tenant: str, definition: WorkflowDefinition) -> tuple[dict[str, LoadPlan], list[Problem]]:
+        """What each load of ``definition`` writes, resolved against the tenant's SDKs and mappings now (see
+        :func:`plan_loads`): complete or derived mapping, business key columns; and every problem."""
+        return plan_loads(definition, catalog=self._catalog_factory(tenant),
+                          mappings=self._mappings.source(tenant), type_system=self._type_system)
 
     # -- changes ---------------------------------------------------------------------------------------
     def apply(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from erp_platform._errors import Problem
 from erp_platform.sandbox._protocol import RESERVED_PARAMS
+from erp_platform.transforms._names import did_you_mean_field, listing
 from erp_platform.workflows._catalog import OperationInfo, SdkCatalog, SdkInfo, resolve_sdk_version
 from erp_platform.workflows._definition import ExtractActivity, WorkflowDefinition
 from erp_platform.workflows._problems import did_you_mean
@@ -119,6 +120,14 @@ def _operation_problems(i: int, activity: ExtractActivity, op: OperationInfo, sd
             "or, to call it on purpose, set side_effect: true and idempotency_strategy: request_id",
             op.name,
         ))
+    elif op.is_collection_read and not op.fields:
+        problems.append(Problem(
+            f"{path}.operation",
+            f"operation {op.name!r} of SDK {sdk.label} declares no record fields (its spec describes no schema "
+            "for the records), so its records cannot be typed or loaded: rebuild the SDK from a spec that "
+            "describes them, or choose another operation",
+            op.name,
+        ))
     if activity.config.incremental and not op.incremental:
         problems.append(Problem(
             f"{path}.incremental",
@@ -126,6 +135,15 @@ def _operation_problems(i: int, activity: ExtractActivity, op: OperationInfo, sd
             "change-tracking field): set incremental: false",
             True,
         ))
+    size = activity.config.page_size  # left out, it is capped at the maximum when the extract runs
+    if size is not None and op.max_page_size is not None and size > op.max_page_size:
+        problems.append(Problem(
+            f"{path}.page_size",
+            f"operation {op.name!r} accepts pages of at most {op.max_page_size} records: set page_size to "
+            f"{op.max_page_size} or less",
+            activity.config.page_size,
+        ))
+    problems.extend(_cursor_problems(path, activity, op))
     accepted = {p.name for p in op.params}
     for key in activity.config.params:
         if key in accepted or key in RESERVED_PARAMS:
@@ -143,6 +161,25 @@ def _operation_problems(i: int, activity: ExtractActivity, op: OperationInfo, sd
                 f"missing required parameter {param.name!r} of operation {op.name!r}: add it under params",
             ))
     return problems
+
+
+def _cursor_problems(path: str, activity: ExtractActivity, op: OperationInfo) -> list[Problem]:
+    cursor = activity.config.cursor_field
+    if cursor is not None and not activity.config.incremental:
+        return [Problem(f"{path}.cursor_field", "only an incremental extract has a change cursor: set "
+                        "incremental: true, or remove cursor_field", cursor)]
+    if not activity.config.incremental or not op.incremental or not op.fields:
+        return []
+    fields = list(op.fields)
+    if cursor is not None and cursor not in op.fields:
+        return [Problem(f"{path}.cursor_field", f"operation {op.name!r} returns no field {cursor!r}"
+                        f"{did_you_mean_field(cursor, fields)}; its fields (exact names): {listing(cursor, fields)}",
+                        cursor)]
+    if cursor is None and op.cursor_field is None:
+        return [Problem(f"{path}.cursor_field", f"operation {op.name!r} reads changes since a cursor but its SDK "
+                        "names no change field: set cursor_field to the record field holding the time of the "
+                        f"last change (its fields: {listing('', fields)})")]
+    return []
 
 
 def _compatibility(definition: WorkflowDefinition, resolved: dict[str, SdkInfo]) -> list[Problem]:

@@ -16,7 +16,7 @@ from erp_platform.workflows._parameters import resolve_parameters
 from erp_platform.workflows._problems import problems_from_validation_error
 from erp_platform.workflows._rules import check_rules
 from erp_platform.workflows._sdk_checks import check_catalog
-from erp_platform.workflows._typecheck import TypeSystem, check_types
+from erp_platform.workflows._typecheck import LoadPlan, TypeAnalysis, TypeSystem, analyse_types
 
 
 class InvalidDefinitionError(ValidationFailed):
@@ -71,6 +71,29 @@ def validate_definition(
         for_activation: also require the SDK versions and mappings used to be ACTIVE.
         type_system: override of the transforms package's schema functions (tests).
     """
+    return _analyse(definition, catalog, mappings, for_activation, type_system).problems
+
+
+def plan_loads(
+    definition: WorkflowDefinition,
+    *,
+    catalog: SdkCatalog | None = None,
+    mappings: MappingSource | None = None,
+    type_system: TypeSystem | None = None,
+) -> tuple[dict[str, LoadPlan], list[Problem]]:
+    """What each load of ``definition`` writes, resolved against the tenant's SDKs and mappings: its
+    complete mapping (or the one derived from its input's fields) and its business key columns.
+
+    Returns:
+        The plan of every load that could be resolved (by activity id), and every problem of the
+        definition (a load with problems has no plan).
+    """
+    analysis = _analyse(definition, catalog, mappings, False, type_system)
+    return analysis.plans, analysis.problems
+
+
+def _analyse(definition: WorkflowDefinition, catalog: SdkCatalog | None, mappings: MappingSource | None,
+             for_activation: bool, type_system: TypeSystem | None) -> TypeAnalysis:
     graph, problems = analyse_steps(definition)
     problems.extend(check_rules(definition, graph))
     operations: dict[str, OperationInfo] = {}
@@ -78,11 +101,10 @@ def validate_definition(
         checked = check_catalog(definition, catalog, for_activation=for_activation)
         problems.extend(checked.problems)
         operations = checked.operations
-    problems.extend(
-        check_types(definition, graph, operations, mappings, for_activation=for_activation,
-                    type_system=type_system)
-    )
-    return problems
+    analysis = analyse_types(definition, graph, operations, mappings, for_activation=for_activation,
+                             type_system=type_system)
+    analysis.problems[:0] = problems
+    return analysis
 
 
 def check_definition(

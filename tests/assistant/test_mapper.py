@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import canonical_tokens, column_name_for, propose_mapping
+from assistant import canonical_tokens, propose_mapping
 from tests.assistant.specs import mock_catalog, table
 
 
@@ -24,15 +24,6 @@ from tests.assistant.specs import mock_catalog, table
 )
 def test_canonical_tokens(name: str, tokens: tuple[str, ...]) -> None:
     assert canonical_tokens(name) == tokens
-
-
-@pytest.mark.parametrize(
-    ("field", "column"),
-    [("displayName", "display_name"), ("@odata.etag", "odata_etag"), ("ContactID", "contact_id"),
-     ("pg_size", "f_pg_size"), ("2ndLine", "f_2_nd_line"), ("name", "name")],
-)
-def test_new_column_names(field: str, column: str) -> None:
-    assert column_name_for(field) == column
 
 
 def test_existing_table_with_erp_abbreviations() -> None:

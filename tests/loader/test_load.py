@@ -319,6 +319,63 @@ def test_check_load_reports_key_and_mapping_problems() -> None:
                                            "and "
                 "integers (0/1) convert to boolean; derive a boolean first, e.g. amount > 0", "boolean"),
         Problem("business_key[1]", "business key column 'customer_id' is not a target of the mapping; map a "
-                "field to it (targets: order_id, amount, status)", "customer_id"),
+                "field to it, or name a target column (order_id, amount, status) or the source field mapped to "
+                "one", "customer_id"),
         Problem("business_key[2]", "column 'order_id' is in the business key twice", "order_id"),
     ]
+
+
+ERP_RECORDS = pl.DataFrame({
+    "ContactID": ["c-1", "c-2", "c-1"],
+    "Name": ["Acme", "Beta", "Acme GmbH"],
+    "name": ["acme", "beta", "acme gmbh"],
+    "@odata.etag": ['W/"1"', 'W/"2"', 'W/"3"'],
+    "UpdatedDateUTC": [datetime(2024, 1, 2, tzinfo=UTC), None, datetime(2024, 2, 3, tzinfo=UTC)],
+})
+
+
+def test_erp_named_fields_load_through_a_derived_mapping_keyed_on_a_source_field(
+    engine: Engine, tenant_a: TenantInfo, table: str
+) -> None:
+    load = LoadSpec.model_validate({"table": table, "business_key": ["ContactID"]})
+    result = load_frame(engine, tenant_a, load, ERP_RECORDS, run_id="run-erp", loaded_at=AT)
+    assert (result.rows_in, result.duplicates, result.inserted) == (3, 1, 2)
+    assert columns_of(engine, tenant_a, table) == [
+        ("contact_id", "text", "NO"), ("name", "text", "YES"), ("name_2", "text", "YES"),
+        ("odata_etag", "text", "YES"), ("updated_date_utc", "timestamp with time zone", "YES"),
+        ("_erp_run_id", "text", "NO"), ("_erp_loaded_at", "timestamp with time zone", "NO"),
+    ]
+    with engine.connect() as conn:
+        got = [tuple(r) for r in conn.execute(text(
+            f'SELECT contact_id, name, name_2, odata_etag, updated_date_utc FROM "{tenant_a.schema_name}".'
+            f'"{table}" ORDER BY 1'))]
+    assert got == [("c-1", "Acme GmbH", "acme gmbh", 'W/"3"', datetime(2024, 2, 3, tzinfo=UTC)),
+                   ("c-2", "Beta", "beta", 'W/"2"', None)]
+
+
+@pytest.mark.parametrize(
+    ("load", "expected"),
+    [
+        ({"business_key": ["contactid"], "mapping": {"columns": [{"source": "ContactID"}]}},
+         [Problem("business_key[0]", "business key column 'contactid' is not a target of the mapping (did you "
+                                     "mean 'ContactID'?); map a field to it, or name a target column (contact_id) "
+                                     "or the source field mapped to one", "contactid")]),
+        ({"mapping": {"columns": [{"source": "ContactId"}]}},
+         [Problem("mapping.columns[0].source", "unknown source field 'ContactId' (did you mean 'ContactID'?); the "
+                  "input's fields (exact names): ContactID, Name, name, @odata.etag, UpdatedDateUTC; write the "
+                  "source exactly as listed", "ContactId"),
+          Problem("business_key", "no business key: set business_key to the target columns (or the source fields "
+                                  "mapped to them) that identify a row")]),
+        ({"business_key": ["Name", "name"], "mapping": {"columns": [{"source": "Name", "target": "n"},
+                                                                     {"source": "Name", "target": "m"}]}},
+         [Problem("business_key[0]", "source field 'Name' is mapped to several columns (n, m): name the target "
+                                     "column to key on", "Name"),
+          Problem("business_key[1]", "business key column 'name' is not a target of the mapping; map a field to it, "
+                                     "or name a target column (n, m) or the source field mapped to one", "name")]),
+    ],
+    ids=["key_spelled_otherwise", "unknown_source_and_no_key", "ambiguous_source_key"],
+)
+def test_check_load_over_erp_names(load: dict[str, Any], expected: list[Problem]) -> None:
+    schema = {"ContactID": "text", "Name": "text", "name": "text", "@odata.etag": "text",
+              "UpdatedDateUTC": "timestamptz"}
+    assert check_load(LoadSpec.model_validate({"table": "contacts", **load}), schema) == expected

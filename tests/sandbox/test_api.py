@@ -14,6 +14,7 @@ EXPECTED = {
     "DeadlineExceeded",
     "EgressDenied",
     "EgressPolicy",
+    "EmptySelectionError",
     "FieldKind",
     "FuelExhausted",
     "GuestError",
@@ -32,6 +33,7 @@ EXPECTED = {
     "NormalisationError",
     "OutputTooLarge",
     "PageResult",
+    "PagingLoopError",
     "RawPageResult",
     "ParseMode",
     "RateLimited",
@@ -53,6 +55,9 @@ EXPECTED = {
     "UpstreamError",
     "compile_component",
     "component_hash",
+    "describe_held",
+    "held_arrays",
+    "mask_token",
     "normalise_records",
 }
 

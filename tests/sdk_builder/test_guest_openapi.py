@@ -248,7 +248,7 @@ def test_swagger2_offset_limit_csv_and_basic_auth(guest_loader: Any) -> None:
 CURSOR_SPEC = {
     "openapi": "3.1.0",
     "info": {"title": "Cursor ERP", "version": "1"},
-    "servers": [{"url": "https://erp.example.com/v1"}],
+    "servers": [{"url": "https://erp.acme-gmbh.de/v1"}],
     "paths": {
         "/contacts": {"get": {
             "operationId": "listContacts",

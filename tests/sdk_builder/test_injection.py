@@ -15,7 +15,7 @@ PAYLOAD = "\"\"\" + __import__('os').system('touch /tmp/pwned') + \"\"\"\n''' \\
 EVIL = {
     "openapi": "3.0.0",
     "info": {"title": PAYLOAD, "version": "1\"); __import__('os')", "description": PAYLOAD},
-    "servers": [{"url": "https://erp.example.com/api"}],
+    "servers": [{"url": "https://erp.acme-gmbh.de/api"}],
     "paths": {
         "/items/{id}/x\"+__import__('os').getcwd()+\"": {
             "get": {

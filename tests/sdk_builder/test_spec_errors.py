@@ -77,7 +77,7 @@ MALFORMED = [
      "relative.json: the spec's server URL '/api/v1' is relative and no --base-url was given. Pass "
      "--base-url https://<erp-host>/api/v1.", (None, None)),
     ("unsupported.json",
-     b'{"openapi":"3.0.0","servers":[{"url":"https://x.example"}],"paths":{"/a":{"options":{"responses":{}},'
+     b'{"openapi":"3.0.0","servers":[{"url":"https://erp.acme-gmbh.de"}],"paths":{"/a":{"options":{"responses":{}},'
      b'"get":{"parameters":[{"name":"c","in":"cookie","required":true}]}}}}',
      "unsupported.json: none of the 2 operations is supported (get_a: required parameter 'c': parameters in "
      "'cookie' are not supported; options_a: HTTP method OPTIONS is not supported). See the skipped reasons "
@@ -104,6 +104,41 @@ def test_edmx_needs_a_base_url_and_hints_the_service_root() -> None:
         "sap_cloud_sdk_API_TEST_SRV.v2.edmx: an EDMX document has no base URL: pass "
         "--base-url https://<erp-host>/<service-root>/ (the service root, e.g. "
         "https://<erp-host>/sap/opu/odata/sap/API_TEST_SRV/)."
+    )
+
+
+SANDBOX_HOSTS = [
+    ("https://erp.example.com/v1", "a placeholder host", "/v1"),
+    ("https://api-sandbox.erp-vendor.com/v2", "a sandbox, demo or staging host", "/v2"),
+    ("https://sandbox-quickbooks.api.intuit.com", "a sandbox, demo or staging host", "/"),
+    ("http://demo.akeneo.com", "a sandbox, demo or staging host", "/"),
+    ("https://api.vendor.com/v2.0/sandbox/api", "a sandbox, demo or staging environment", "/v2.0/sandbox/api"),
+    ("http://localhost:8080/api", "localhost", "/api"),
+    ("https://erp.acme.test", "a reserved test domain", "/"),
+]
+
+
+@pytest.mark.parametrize(("server", "reason", "path"), SANDBOX_HOSTS)
+def test_sandbox_or_placeholder_servers_need_a_base_url(server: str, reason: str, path: str) -> None:
+    doc = b'{"openapi":"3.0.0","servers":[{"url":"' + server.encode() + b'"}],' + ONE_GET + b"}"
+    with pytest.raises(SpecError) as caught:
+        load_spec(doc, filename="vendor.json")
+    assert str(caught.value) == (
+        f"vendor.json: the spec's servers ({server}) name only {reason}, not your ERP. Pass the ERP's real "
+        f"address with --base-url https://<erp-host>{path}"
+    )
+    built = load_spec(doc, filename="vendor.json", base_url="https://erp.acme-gmbh.de/api")
+    assert built.spec.base_url == "https://erp.acme-gmbh.de/api/" and built.spec.base_url_evidence == "--base-url"
+
+
+def test_a_sandbox_server_listed_first_is_skipped_for_the_production_one() -> None:
+    doc = (b'{"openapi":"3.0.0","servers":[{"url":"https://api.vendor.com/v2.0/sandbox/api"},'
+           b'{"url":"https://api.vendor.com/v2.0/production/api"}],' + ONE_GET + b"}")
+    spec = load_spec(doc, filename="vendor.json").spec
+    assert spec.base_url == "https://api.vendor.com/v2.0/production/api/"
+    assert spec.base_url_evidence == (
+        "servers[1].url of the spec; skipped https://api.vendor.com/v2.0/sandbox/api (a sandbox, demo or "
+        "staging environment)"
     )
 
 

@@ -21,6 +21,8 @@ from erp_platform.objectstore import LocalObjectStore
 from erp_platform.sandbox import SandboxRuntime
 from erp_platform.sdks import SdkService, SdkVersionInfo
 from erp_platform.tenancy import TenantService
+from tests.support.cli import ErpCli
+from tests.support.prism import prism_pool  # noqa: F401  (session fixture: Prism servers of the corpus)
 from tests.support.specs import SHARED_SPECS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,6 +145,16 @@ def ready_sdk(
 ) -> ReadySdk:
     info = mock_sdk_factory("ready")
     assert info.status == "TESTING", info.test_summary()
-    active = service.activate(info.tenant, info.name, info.version)
     connect_tenant(tenants, credentials, mock_erp, info.tenant)
+    active = service.activate(info.tenant, info.name, info.version)
     return ReadySdk(tenant=info.tenant, info=active)
+
+
+@pytest.fixture(scope="session")
+def cli(erp: ErpCli, erp_home: Path, wasm_cache: Path) -> ErpCli:
+    """The CLI with its wasm cache pointing at the session's (components compile once per session)."""
+    cache = erp_home / "cache" / "wasm"
+    if not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.symlink_to(wasm_cache, target_is_directory=True)
+    return erp

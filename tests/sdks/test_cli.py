@@ -14,16 +14,6 @@ from tests.support.cli import ErpCli
 
 
 @pytest.fixture(scope="module")
-def cli(erp: ErpCli, erp_home: Path, wasm_cache: Path) -> ErpCli:
-    """The CLI with its wasm cache pointing at the session's (components compile once per session)."""
-    cache = erp_home / "cache" / "wasm"
-    if not cache.exists():
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.symlink_to(wasm_cache, target_is_directory=True)
-    return erp
-
-
-@pytest.fixture(scope="module")
 def cli_tenant(cli: ErpCli, new_tenant: Callable[..., str], mock_erp: MockErpServer) -> str:
     tenant = new_tenant("cli")
     for name, secret in (("token", ERP_AUTH["acme"].token), ("x_erp_tenant", "acme")):

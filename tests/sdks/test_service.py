@@ -148,7 +148,7 @@ def test_default_versions_newest_active_else_newest(
     service: SdkService, lifecycle: str, mock_spec: bytes
 ) -> None:
     tenant = lifecycle
-    service.build(tenant, mock_spec, filename="openapi.json")  # v2 TESTING
+    service.build(tenant, mock_spec, filename="openapi-v2.json")  # v2 TESTING (another option: a new version)
     assert service.get(tenant, "mock_erp").version == 2  # no ACTIVE one: the newest
     service.activate(tenant, "mock_erp", 1)
     assert service.get(tenant, "mock_erp").version == 1  # the newest ACTIVE one

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from erp_platform.objectstore import LocalObjectStore, tenant_key, tenant_prefix
 from erp_platform.registry import AuditEntry, SdkVersion, Tenant
 from erp_platform.sandbox import SdkManifest
 from erp_platform.sdks import ENGINE_KEY, MAX_TESTED_OPERATIONS, SdkService, SdkVersionInfo
-from sdk_builder import BUILDER_VERSION, SdkSpec, generate, load_spec
+from sdk_builder import BUILDER_VERSION, SdkSpec, generate, load_spec, parse_overrides
 from tests.sdks.conftest import SPECS
 
 SAP_V2_ROOT = "https://sap.example.com/sap/opu/odata/sap/API_TEST_SRV/"
@@ -122,7 +122,7 @@ def test_the_registry_row_holds_hashes_spec_manifest_scan_and_tests(
     assert row.code_hash == generate(parsed.spec).code_hash
     manifest = SdkManifest.model_validate(row.manifest)
     assert (manifest.tenant, manifest.sdk_name, manifest.sdk_version) == (spec_tenant, info.name, 1)
-    assert manifest.base_url == "https://api.businesscentral.dynamics.com/v2.0/sandbox/api/v1.0/"
+    assert manifest.base_url == "https://api.businesscentral.dynamics.com/v2.0/production/api/v1.0/"
     assert row.allowed_domains == ["api.businesscentral.dynamics.com"]
     assert row.capabilities == list(parsed.spec.capabilities)
     assert row.security_scan["passed"] is True
@@ -188,15 +188,29 @@ def test_the_mock_spec_is_tested_against_the_mock_erp(
     assert info.test_summary() == "20/20 operations passed against the mock ERP"
 
 
-def test_a_second_build_of_the_same_spec_is_the_next_version(
-    service: SdkService, mock_spec: bytes, new_tenant: Callable[..., str]
+def test_an_identical_rebuild_returns_the_existing_version_and_a_changed_option_the_next(
+    service: SdkService, mock_spec: bytes, new_tenant: Callable[..., str], engine: Engine
 ) -> None:
     tenant = new_tenant("again")
     first = service.build(tenant, mock_spec, filename="openapi.json")
-    second = service.build(tenant, mock_spec, filename="openapi.json")
-    assert [(i.name, i.version) for i in (first, second)] == [("mock_erp", 1), ("mock_erp", 2)]
-    assert first.spec_hash == second.spec_hash
-    assert first.code_hash == second.code_hash
-    assert first.wasm_hash == second.wasm_hash
-    assert first.artifacts.wasm != second.artifacts.wasm  # each version has its own immutable copy
+    same = service.build(tenant, mock_spec, filename="openapi.json")
+    assert (same.version, same.unchanged, first.unchanged) == (1, True, False)
+    assert (same.spec_hash, same.code_hash, same.wasm_hash) == (first.spec_hash, first.code_hash, first.wasm_hash)
+    changed = service.build(tenant, mock_spec, filename="openapi.json",
+                            overrides=parse_overrides(None, ["list_customers.primary_key=number"]))
+    assert (changed.version, changed.unchanged) == (2, False) and changed.spec_hash != first.spec_hash
+    assert changed.overrides == ("list_customers.primary_key=number",)
+    assert first.artifacts.wasm != changed.artifacts.wasm  # each version has its own immutable copy
     assert [(i.name, i.version) for i in service.list(tenant)] == [("mock_erp", 1), ("mock_erp", 2)]
+    with engine.connect() as conn:
+        builds = conn.execute(text(
+            "SELECT count(*) FROM erp_control.audit_log WHERE tenant_slug = :t AND action = 'sdk.build'"
+        ), {"t": tenant}).scalar()
+    assert builds == 2  # the unchanged rebuild registered and audited nothing
+    service.revoke(tenant, "mock_erp", 1)
+    again = service.build(tenant, mock_spec, filename="openapi.json")
+    assert (again.version, again.unchanged) == (3, False)  # a REVOKED version is never reused
+    other = new_tenant("again_b")  # the same spec in another tenant is never "unchanged" from this one's
+    theirs = service.build(other, mock_spec, filename="openapi.json")
+    assert (theirs.tenant, theirs.version, theirs.unchanged) == (other, 1, False)
+    assert theirs.artifacts.wasm == f"tenants/{other}/sdks/mock_erp/v1/component.wasm"

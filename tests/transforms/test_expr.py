@@ -98,6 +98,8 @@ VALID = [
     ("LOWER(status)", "text", ["open", "cancelled", "shipped"]),
     ("(qty + 1) * 2", "bigint", [8, 2, 6]),
     ("qty + 1 * 2", "bigint", [5, 2, 4]),
+    ("Amount > 5", "boolean", [True, False, None]),  # a bare name matches case-insensitively when unique
+    ('"qty" + field(\'qty\')', "bigint", [6, 0, 4]),
     ("1 = 1 and 2 > 1 or false", "boolean", [True] * 3),
 ]
 
@@ -110,7 +112,7 @@ def test_valid_expression(text: str, type_: str, values: list[object] | None) ->
 
 
 FUNCTIONS = ("lower, upper, trim, length, substr, concat, coalesce, round, abs, floor, ceil, if, to_date, "
-             "to_timestamp, year, month, day, date_trunc, now, random_id, cast")
+             "to_timestamp, year, month, day, date_trunc, now, random_id, cast, field")
 NESTING = "the expression nests too deeply (more than 100 levels): split it into several derive steps"
 INVALID = [
     ("amount + 'x'", 8, "operator + needs numbers, got numeric(12,2) and text; cast the text with "
@@ -126,14 +128,15 @@ INVALID = [
     ("__import__('os')", 1, f"unknown function '__import__': use one of {FUNCTIONS}"),
     ("name.upper()", 5, "unexpected character '.': expected a column, a literal, an operator "
                         "(+ - * / % || = != < <= > >=), ( ) or ,"),
-    ("Amount > 0", 1, "column names are lowercase: write 'amount' instead of 'Amount'"),
     ("amount > ", 10, "the expression ends too early: expected a column, a literal, a function call or ("),
     ("(qty + 1", 9, "expected a closing ), got the end of the expression"),
     ("qty + 1)", 8, "unexpected ')': expected an operator or the end of the expression"),
     ("qty qty", 5, "unexpected 'qty': expected an operator or the end of the expression (missing operator?)"),
     ("'open", 1, "unterminated text literal: close it with ' (write '' for a quote inside the text)"),
-    ('status = "open"', 10, "double quotes are not supported: write text as 'single quotes' and column "
-                            "names without quotes"),
+    ('status = "open"', 10, "unknown column \"open\" (text is written in single quotes: 'open'): available "
+                            "columns are amount, qty, name, status, ordered_on, created_at, paid, ratio, code"),
+    ('"Amount" > 0', 1, "unknown column \"Amount\" (did you mean amount?): available columns are amount, qty, "
+                        "name, status, ordered_on, created_at, paid, ratio, code"),
     ("qty == 1", 5, "use = to compare values (not ==)"),
     ("1 < qty < 3", 9, "comparisons cannot be chained: combine them with and, e.g. a < b and b < c"),
     ("qty is 1", 8, "expected null or not null after is, got '1'"),

@@ -103,8 +103,8 @@ def test_missing_source_lists_the_available_columns() -> None:
                               ("qty", "q", "integer")),
                       where="load into t")
     assert str(info.value) == ("load into t: source columns 'amount', 'qty' not in the data; available "
-                               "columns: "
-                               "id, name; fix the mapping's source or the extract's fields")
+                               "columns (exact names): id, name; fix the mapping's source or the extract's "
+                               "fields")
 
 
 def test_non_nullable_column_with_nulls_is_refused() -> None:
@@ -132,8 +132,8 @@ def test_check_mapping_reports_every_problem() -> None:
                 "convert to bigint; choose a timestamptz-compatible target type or text", "bigint"),
         Problem("columns[4].target", "target column 'id' is mapped twice (also by columns[0]); map it "
                                      "once", "id"),
-        Problem("columns[5].source", "unknown source field 'nope'; available: id, amount, ordered_at, lines, "
-                                     "code",
+        Problem("columns[5].source", "unknown source field 'nope'; the input's fields (exact names): id, "
+                                     "amount, ordered_at, lines, code; write the source exactly as listed",
                 "nope"),
     ]
 
@@ -191,3 +191,14 @@ def test_refused_conversion_at_apply_time_is_a_validation_error() -> None:
         "bigint: date does not convert to bigint; choose a date-compatible target type or text (received: "
         "'bigint')"
     )
+
+
+def test_records_without_declared_fields_are_refused_not_dropped() -> None:
+    """A frame without columns has no rows: records must never vanish that way (a silent zero)."""
+    with pytest.raises(InvalidInputError) as info:
+        frame_from_records([{"ContactID": "c-1", "Name": "Acme"}, {"ContactID": "c-2"}], {}, where="page 1")
+    assert str(info.value) == (
+        "page 1: 2 records arrived but no fields are declared for them (the first record has keys ContactID, "
+        "Name): declare the entity's fields in the SDK"
+    )
+    assert frame_from_records([], {}).height == 0

@@ -52,6 +52,43 @@ def acme_spec(*, extra_operations: tuple[dict[str, Any], ...] = ()) -> dict[str,
     }
 
 
+def xero_like_spec(*, primary_key: list[str] | None = None) -> dict[str, Any]:
+    """An SdkSpec dump shaped like a real accounting API: PascalCase fields, a key named ContactID."""
+    return {
+        "name": "books",
+        "operations": [
+            {"id": "list_contacts", "method": "GET", "path": "Contacts", "resource": "Contacts", "collection": True,
+             "entity": "Contact", "primary_key": ["ContactID"] if primary_key is None else primary_key,
+             "pagination": {"style": "page", "fixed_page_size": 100},
+             "incremental": {"field": "UpdatedDateUTC", "mode": "header", "param": "If-Modified-Since"}},
+            {"id": "list_invoices", "method": "GET", "path": "tenants/{tenant_id}/Invoices", "resource": "Invoices",
+             "collection": True,
+             "entity": "Invoice", "primary_key": ["InvoiceID"],
+             "pagination": {"style": "offset_limit", "max_page_size": 200},
+             "incremental": {"mode": "query_param", "param": "modifiedSince"},
+             "parameters": [{"name": "tenant_id", "location": "path", "required": True}]},
+            {"id": "list_notes", "method": "GET", "resource": "Notes", "collection": True, "entity": "Note"},
+        ],
+        "entities": [
+            {"name": "Contact", "fields": [
+                {"name": "ContactID", "kind": "string"},
+                {"name": "Name", "kind": "string"},
+                {"name": "name", "kind": "string"},
+                {"name": "@odata.etag", "kind": "string"},
+                {"name": "UpdatedDateUTC", "kind": "datetime"},
+                {"name": "Balance", "kind": "decimal"},
+                {"name": "Addresses", "kind": "json"},
+            ]},
+            {"name": "Invoice", "fields": [
+                {"name": "InvoiceID", "kind": "string"},
+                {"name": "Contact.ContactID", "kind": "string"},
+                {"name": "Total", "kind": "number"},
+                {"name": "LastChangeDateTime", "kind": "datetime"},
+            ]},
+        ],
+    }
+
+
 def acme(version: int = 1, status: SdkStatus = "ACTIVE") -> SdkInfo:
     return catalog_entry_from_sdk_spec(acme_spec(), version=version, status=status)
 

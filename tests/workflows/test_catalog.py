@@ -52,7 +52,7 @@ def test_converts_a_real_sdk_spec_dump() -> None:
             Operation(id="delete_customer", source_id="deleteCustomer", method="DELETE",
                       path="customers({id})", resource="customers"),
         ),
-        entities=(Entity(name="customer", fields=(
+        entities=(Entity(name="customer", keys=("id",), fields=(
             EntityField(name="id", kind=FieldKind.STRING),
             EntityField(name="balance", kind=FieldKind.DECIMAL),
             EntityField(name="lastModifiedDateTime", kind=FieldKind.DATETIME),
@@ -66,14 +66,18 @@ def test_converts_a_real_sdk_spec_dump() -> None:
         capabilities=spec.capabilities,
         operations=(
             OperationInfo(
-                name="list_customers", method="GET", collection=True, resource="customers", entity="customer",
+                name="list_customers", method="GET", path="companies({company_id})/customers", collection=True,
+                resource="customers", entity="customer",
                 fields={"id": FieldKind.STRING, "balance": FieldKind.DECIMAL,
                         "lastModifiedDateTime": FieldKind.DATETIME},
+                primary_key=("id",),
                 incremental=True,
+                cursor_field="lastModifiedDateTime",
                 params=(ParamInfo(name="company_id", required=True), ParamInfo(name="filter"),
                         ParamInfo(name="tenant", required=False)),
             ),
-            OperationInfo(name="delete_customer", method="DELETE", collection=False, resource="customers"),
+            OperationInfo(name="delete_customer", method="DELETE", path="customers({id})", collection=False,
+                          resource="customers"),
         ),
     )
     assert entry.capabilities == ("delete:customers", "read:customers")

@@ -153,3 +153,79 @@ def test_mapping_commands_and_a_workflow_that_uses_one(
     assert "order_id" in human.stdout
     validated = erp("workflow", "validate", tenant, str(wf), "--json")
     assert json.loads(validated.stdout) == {"valid": True, "workflow_id": "orders_sync"}
+
+
+def test_scaffold_apply_and_show_print_what_each_load_writes(
+    erp: ErpCli, new_tenant: Callable[[], str], engine: Engine, tmp_path: Path
+) -> None:
+    from tests.workflows.samples import xero_like_spec
+
+    tenant = new_tenant()
+    insert_sdk(engine, tenant, name="books", spec=xero_like_spec())
+    out = tmp_path / "books.yaml"
+    scaffolded = erp("workflow", "scaffold", tenant, "books", "list_contacts", "list_invoices", "-o", str(out),
+                     "--param", "tenant_id=t-1")
+    assert scaffolded.code == 0, scaffolded.stderr
+    assert scaffolded.stdout.strip() == (
+        f"wrote {out}: 2 extract(s) and load(s) from SDK books v1; apply it with `erp workflow apply {tenant} "
+        f"{out}`"
+    )
+    assert "          - {source: \"@odata.etag\", target: odata_etag, type: text}" in out.read_text()
+    again = erp("workflow", "scaffold", tenant, "books", "list_contacts", "-o", str(out))
+    assert (again.code, again.stderr.strip()) == (
+        2, f"error: {out} exists; pass --force to overwrite it, or choose another -o file")
+
+    applied = erp("workflow", "apply", tenant, str(out), "--json")
+    assert applied.code == 0, applied.stderr
+    loads = applied.json()["loads"]
+    assert loads["load_contacts"]["business_key"] == ["contact_id"]
+    assert loads["load_contacts"]["mapping"]["columns"][3] == {
+        "source": "@odata.etag", "target": "odata_etag", "type": "text", "nullable": True}
+
+    derived = tmp_path / "derived.yaml"
+    derived.write_text(
+        "id: contacts_only\nactivities:\n"
+        "  - {id: contacts, type: extract, config: {sdk: books, operation: list_contacts}}\n"
+        "  - {id: load_contacts, type: load, config: {table: contacts}}\n"
+        "steps:\n  - {activity: contacts}\n  - {activity: load_contacts, depends_on: [contacts]}\n"
+    )
+    human = erp("workflow", "apply", tenant, str(derived))
+    assert human.code == 0, human.stderr
+    assert (f"load load_contacts -> tenant_{tenant}.contacts: key contact_id (the SDK's primary key: ContactID); "
+            "columns from every field of the input (no mapping given)") in " ".join(human.stdout.split())
+    shown = erp("workflow", "show", tenant, "contacts_only", "--json").json()
+    plan = shown["loads"]["load_contacts"]
+    assert (plan["mapping_origin"], plan["key_origin"], plan["key_source"]) == ("derived", "sdk", ["ContactID"])
+    assert [c["target"] for c in plan["mapping"]["columns"]] == [
+        "contact_id", "name", "name_2", "odata_etag", "updated_date_utc", "balance", "addresses"]
+
+
+def test_scaffold_refusals_exit_2_with_the_fix(erp: ErpCli, new_tenant: Callable[[], str], engine: Engine) -> None:
+    tenant = new_tenant()
+    insert_sdk(engine, tenant, name="books", spec=xero_like_spec_without_key())
+    missing = erp("workflow", "scaffold", tenant, "books", "list_contacts", "list_invoices")
+    assert missing.code == 2
+    assert missing.stderr.strip() == (
+        "error: cannot scaffold a workflow from SDK books v1: 2 problems\n"
+        "  - operations[0]: operation 'list_contacts' declares no primary key: pass --key list_contacts=FIELD "
+        "(the field(s) identifying a record, comma-separated; fields: ContactID, Name, name, @odata.etag, "
+        "UpdatedDateUTC, Balance, Addresses) (received: 'list_contacts')\n"
+        "  - operations[1]: operation 'list_invoices' needs parameter tenant_id: pass --param tenant_id=VALUE "
+        "(received: 'list_invoices')"
+    )
+    fixed = erp("workflow", "scaffold", tenant, "books", "list_contacts", "--key", "list_contacts=ContactID")
+    assert fixed.code == 0, fixed.stderr
+    assert "      business_key: [contact_id]\n" in fixed.stdout
+    no_sdk = erp("workflow", "scaffold", tenant, "ledger", "list_contacts")
+    assert (no_sdk.code, no_sdk.stderr.strip()) == (
+        2, f"error: tenant {tenant!r} has no SDK 'ledger' (its SDKs: books); build one with `erp sdk build "
+           f"{tenant} --spec FILE --name ledger`")
+    bad = erp("workflow", "scaffold", tenant, "books", "list_contacts", "--param", "oops")
+    assert (bad.code, bad.stderr.strip()) == (
+        2, "error: --param 'oops': write it as NAME=VALUE, e.g. --param company_id=c1")
+
+
+def xero_like_spec_without_key() -> dict[str, object]:
+    from tests.workflows.samples import xero_like_spec
+
+    return xero_like_spec(primary_key=[])

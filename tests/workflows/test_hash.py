@@ -60,7 +60,7 @@ def test_explicit_defaults_hash_like_omitted_ones() -> None:
         "retry_policy: {max_attempts: 3, initial_interval_seconds: 1, backoff_coefficient: 2.0}\n"
         "description: Orders",
     ).replace(
-        "      incremental: true\n", "      incremental: true\n      page_size: 1000\n      max_pages: null\n"
+        "      incremental: true\n", "      incremental: true\n      page_size: null\n      checkpoint_rows: 10000\n"
     )
     assert explicit != VALID
     assert _hash(explicit) == _hash(VALID)

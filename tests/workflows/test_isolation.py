@@ -121,3 +121,44 @@ def test_mapping_refs_resolve_within_the_tenant(
     with pytest.raises(NotFoundError):
         mappings.activate(a, "sales_map", 1)
     assert mappings.list(a) == []
+
+
+DERIVED_BOOKS = """
+id: contacts_sync
+activities:
+  - {id: contacts, type: extract, config: {sdk: books, operation: list_contacts}}
+  - {id: load_contacts, type: load, config: {table: contacts}}
+steps:
+  - {activity: contacts}
+  - {activity: load_contacts, depends_on: [contacts]}
+"""
+
+
+def test_derived_mappings_and_scaffolds_see_only_the_tenants_own_sdks(
+    engine: Engine, new_tenant: Callable[[], str], registry: WorkflowRegistry
+) -> None:
+    """Tenant B owns SDK books: A can neither plan a load from it nor scaffold from it, and A's own SDK of
+    the same name (other fields) is what A's plans use."""
+    from erp_platform.workflows import ScaffoldRequest, parse_definition, scaffold_workflow
+    from tests.workflows.samples import xero_like_spec
+
+    a, b = new_tenant(), new_tenant()
+    insert_sdk(engine, b, name="books", spec=xero_like_spec())
+    definition = parse_definition(DERIVED_BOOKS, filename="wf.yaml")
+    plans, problems = registry.plan(a, definition)
+    assert plans == {}
+    assert [p.path for p in problems] == ["activities[0].config.sdk"]
+    assert list(RegistrySdkCatalog(engine, a).versions("books")) == []
+    with pytest.raises(InvalidDefinitionError):
+        registry.apply(a, DERIVED_BOOKS, "wf.yaml")
+
+    own = xero_like_spec()
+    own["entities"][0]["fields"] = [{"name": "ContactID", "kind": "string"}, {"name": "Secret", "kind": "string"}]
+    insert_sdk(engine, a, name="books", spec=own)
+    plans_a, _ = registry.plan(a, definition)
+    plans_b, _ = registry.plan(b, definition)
+    assert [c.source for c in plans_a["load_contacts"].mapping.columns] == ["ContactID", "Secret"]
+    assert "Secret" not in [c.source for c in plans_b["load_contacts"].mapping.columns]
+    text_a = scaffold_workflow(RegistrySdkCatalog(engine, a).versions("books")[-1],
+                               ScaffoldRequest(operations=("list_contacts",)))
+    assert "Secret" in text_a and "@odata.etag" not in text_a

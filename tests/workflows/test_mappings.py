@@ -36,7 +36,6 @@ columns:
             [
                 "columns[0].type: unknown column type 'money': use text, bigint, integer, double precision, "
                 "boolean, date, timestamptz, jsonb or numeric(P,S) (received: 'money')",
-                "columns[2].target: required field missing: add it",
                 "columns[2].nulable: unknown field (did you mean 'nullable'?): remove or rename it; allowed "
                 "fields: source, target, type, nullable (received: True)",
             ],
@@ -48,6 +47,21 @@ columns:
             ["columns[1].target: duplicate target column: columns[0] writes it too; each target column is "
              "written by one mapping entry (received: 'id')"],
             id="duplicate_target",
+        ),
+        pytest.param(
+            "name: m\ncolumns:\n  - {source: '', type: text}\n  - {source: \"a\\tb\"}\n"
+            "  - {source: __erp_row}\n  - {source: ContactID, target: ContactID}\n",
+            [
+                "columns[0].source: must not be empty: write the field name exactly as the ERP sends it "
+                "(received: '')",
+                "columns[1].source: contains the control character '\\t' at position 2: remove it (received: "
+                "'a\\tb')",
+                "columns[2].source: names starting with '__erp_' are used by the platform: choose another "
+                "(received: '__erp_row')",
+                "columns[3].target: must be a lowercase identifier: letters a-z, digits and underscores, not "
+                "starting with a digit, at most 63 characters (try 'contact_id') (received: 'ContactID')",
+            ],
+            id="field_names",
         ),
     ],
 )

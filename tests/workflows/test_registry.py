@@ -191,7 +191,10 @@ ACTIVATION_CASES: list[tuple[str, str, Step, Step, list[str]]] = [
         lambda e, t: insert_sdk(e, t, version=2, spec={
             "name": "acme_erp",
             "operations": [{"id": "list_customers", "method": "GET", "resource": "customers",
-                            "collection": True, "parameters": [{"name": "company_id", "required": True}]}],
+                            "collection": True, "entity": "Customer",
+                            "parameters": [{"name": "company_id", "required": True}]}],
+            "entities": [{"name": "Customer", "keys": ["id"], "fields": [{"name": "id", "kind": "integer"},
+                                                                         {"name": "name", "kind": "string"}]}],
         }),
         ["activities[0].config.operation: SDK acme_erp v2 has no operation 'list_orders': did you mean "
          "'list_customers'? (received: 'list_orders')",

@@ -47,12 +47,9 @@ lifecycle: {deprecated_after: next week}
             "(received: 'ListOrders')",
             "activities[0].config.page_size: must be at least 1 (received: 0)",
             "activities[0].config.extra: unknown field: remove or rename it; allowed fields: sdk, "
-            "operation, params, page_size, incremental, max_pages, checkpoint_rows (received: 1)",
+            "operation, params, page_size, incremental, cursor_field, max_pages, checkpoint_rows (received: 1)",
             "activities[1]: unknown type 'fetch': use one of extract, transform, load (received: "
             "'fetch')",
-            "activities[2].config.steps[0].on.CustomerId (key): must be a lowercase identifier: letters "
-            "a-z, digits and underscores, not starting with a digit, at most 63 characters (try "
-            "'customer_id') (received: 'CustomerId')",
             "activities[2].config.steps[1].expr: required field missing: add it",
             "activities[3].idempotency_strategy: must be 'none', 'request_id' or 'custom' (received: "
             "'maybe')",
@@ -336,8 +333,8 @@ steps:
         [
             "activities[1].config.mapping_ref: unknown mapping; this tenant has no mapping yet (store "
             "one with `erp mapping apply`) (received: 'order_map')",
-            "activities[2].config.business_key[1]: not a column of the mapping: the business key names "
-            "target columns (order_id, state) (received: 'id')",
+            "activities[2].config.business_key[1]: column 'order_id' is in the business key twice (source "
+            "field 'id' is mapped to it) (received: 'id')",
         ],
         id="mappings",
     ),
@@ -369,13 +366,15 @@ steps:
   - {activity: load_shaped, depends_on: [shaped]}
 """,
         [
-            "activities[1].config.steps[0].expr: unknown column 'statuz': available columns are id, "
-            'customer_id, status, total, updated_at (at character 1) (received: "statuz = \'open\'")',
+            "activities[1].config.steps[0].expr: unknown column 'statuz' (did you mean status?): available "
+            'columns are id, customer_id, status, total, updated_at (at character 1) (received: "statuz = '
+            '\'open\'")',
             "activities[2].config.mapping.columns[1].type: cannot map numeric(38,10) field 'total' to "
             "boolean: only text and integers (0/1) convert to boolean; derive a boolean first, e.g. "
             "amount > 0 (received: 'boolean')",
-            "activities[2].config.mapping.columns[2].source: unknown source field 'customer'; "
-            "available: id, customer_id, status, total, updated_at (received: 'customer')",
+            "activities[2].config.mapping.columns[2].source: unknown source field 'customer' (did you mean "
+            "'customer_id'?); the input's fields (exact names): customer_id, id, status, total, updated_at; "
+            "write the source exactly as listed (received: 'customer')",
         ],
         id="types",
     ),
@@ -431,7 +430,9 @@ def test_stored_mapping_is_type_checked_under_its_reference() -> None:
     assert len(problems) == 1
     assert problems[0].path == "activities[3].config.mapping_ref"
     assert problems[0].message.startswith(
-        "mapping 'sales_orders_map': columns[1].source: unknown source field 'customer'; available: "
+        "mapping 'sales_orders_map': columns[1].source: unknown source field 'customer' (did you mean "
+        "'customer_id'?); the input's fields (exact names): customer_id, id, status, total, updated_at, "
+        "customer_name; write the source exactly as listed"
     )
 
 
