@@ -12,7 +12,7 @@ PUBLIC = [
     "Model", "ModelRequest", "ModelResponse", "OperationView", "Passage", "ProblemView", "Proposal",
     "ProviderRejected", "ProviderUnavailable", "SYSTEM_PROMPT", "ScheduleView", "ScriptedModel", "SdkView",
     "SensorView", "TableView", "TextBlock", "ToolResult", "ToolSpec", "ToolUse", "TurnResult", "Usage", "WebServer",
-    "WorkflowView", "activate_draft", "ai_off_reason", "canonical_tokens", "catalog_from_specs", "column_name_for",
+    "WorkflowView", "activate_draft", "ai_off_reason", "canonical_tokens", "catalog_from_specs",
     "create_web_app", "estimate_tokens", "extract_from_docs", "invented_names", "load_assistant_settings",
     "load_catalog", "merge_turns", "name_similarity", "operation_view", "parse_intent", "parse_schedule", "propose",
     "propose_mapping", "read_docs", "require_ai", "resolve_operation", "rollback", "set_ai", "submit_schema",
