@@ -307,8 +307,19 @@ def _status(tenant: str, draft: DraftInfo | None, stopped: str) -> str:
                 f"#{draft.id}). Nothing runs until you activate it: `erp workflow activate {tenant} "
                 f"{draft.workflow_id} {draft.version}` or the Activate button.")
     problems = len(draft.report.get("problems", []))
-    return (prefix + f"No valid draft: {problems} problem(s) remain (draft #{draft.id}, stage "
-            f"{draft.report.get('stage')}); no workflow version was stored and nothing changed.")
+    status = (prefix + f"No valid draft: {problems} problem(s) remain (draft #{draft.id}, stage "
+              f"{draft.report.get('stage')}); no workflow version was stored and nothing changed.")
+    return status + _credentials_hint(draft.report)
+
+
+def _credentials_hint(report: dict[str, Any]) -> str:
+    """The commands that set the credentials a dry run lacked (empty when none was missing)."""
+    needs = (report.get("dry_run") or {}).get("credentials_needed") or []
+    if not needs:
+        return ""
+    lines = [f"  {n['credential']['command']}   # SDK {n['sdk']}: {n['credential']['purpose'] or n['credential']['name']}"
+             for n in needs]
+    return "\nThe dry run needs credentials this tenant has not set; set each with the ERP's value:\n" + "\n".join(lines)
 
 
 def _offline_reply(mappings: tuple[MappingProposal, ...], report: DraftReport) -> str:
