@@ -317,9 +317,10 @@ def _credentials_hint(report: dict[str, Any]) -> str:
     needs = (report.get("dry_run") or {}).get("credentials_needed") or []
     if not needs:
         return ""
-    lines = [f"  {n['credential']['command']}   # SDK {n['sdk']}: {n['credential']['purpose'] or n['credential']['name']}"
-             for n in needs]
-    return "\nThe dry run needs credentials this tenant has not set; set each with the ERP's value:\n" + "\n".join(lines)
+    lines = [f"  {n['credential']['command']}   # SDK {n['sdk']}: "
+             f"{n['credential']['purpose'] or n['credential']['name']}" for n in needs]
+    return ("\nThe dry run needs credentials this tenant has not set; set each with the ERP's value:\n"
+            + "\n".join(lines))
 
 
 def _offline_reply(mappings: tuple[MappingProposal, ...], report: DraftReport) -> str:

@@ -15,13 +15,13 @@ from assistant._catalog import CatalogView
 from erp_platform._errors import Problem
 from erp_platform.transforms import (
     AggregateOp,
-    column_name,
     CastOp,
     DeduplicateOp,
     DeriveOp,
     JoinOp,
     RenameOp,
     SelectOp,
+    column_name,
 )
 from erp_platform.workflows import (
     ExtractActivity,

@@ -185,7 +185,8 @@ def _add_sensor(intent: Intent, catalog: CatalogView, active: dict[str, Workflow
             if not isinstance(activity, ExtractActivity) or activity.config.operation not in ranked:
                 continue
             op = catalog.operation(activity.config.sdk, activity.config.operation)
-            if op is None or not op.incremental or (op.incremental_field is None and activity.config.cursor_field is None):
+            cursor = activity.config.cursor_field or (op.incremental_field if op is not None else None)
+            if op is None or not op.incremental or cursor is None:
                 raise AssistantError(
                     f"extract {activity.id!r} of workflow {workflow_id!r} reads {activity.config.operation!r}, "
                     "which has no change-tracking field: an ERP-change sensor needs one; use a schedule instead"

@@ -5,8 +5,8 @@ one of the entity fields (exact names) or a column the draft's own transform ste
 change cursor is one of the date/time fields of a read that supports incremental reads; a load's business
 key is a field, the column a field loads as, a column of an existing table, or a column the draft's
 transform steps create; existing tables are listed. The SDK builder's primary key and cursor of each read
-are named in the descriptions (they are the defaults). Whatever the model sends is validated again by the normal validator and the grounding
-check, so a name outside the catalog never reaches a draft.
+are named in the descriptions (they are the defaults). Whatever the model sends is validated again by the
+normal validator and the grounding check, so a name outside the catalog never reaches a draft.
 """
 
 from __future__ import annotations
