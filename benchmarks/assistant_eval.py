@@ -4,7 +4,11 @@ For the mock ERP (its SDK built, compiled to WebAssembly and ACTIVE in a throwaw
 through the whole draft loop twice: offline (no model: intent parser + offline mapper) and with the scripted
 model replaying a tool-use transcript (catalog reads, mapper, submission, and for some intents a realistic
 mistake that the problems returned make it repair). For the published specs in ../shared/specs (no ERP
-answers for them here) the operation an intent resolves to and the offline mapper are measured.
+answers for them here) the operation an intent resolves to and the offline mapper are measured. For
+real-spec intents (``real:``) the SDK is built from a corpus spec (Xero Accounting, SAP's OData test
+service) with its base URL at a server answering for it (Stoplight Prism, or an OData service built from
+the EDMX), and the whole draft loop runs as for the mock ERP: the draft must use the ERP's exact field
+names, the builder's primary key and its change cursor.
 
 Prints per intent and in total: offline mapper precision and recall on the hand-labelled mappings (beside a
 naive exact-name mapper), drafts valid first time and after repairs, invented fields in drafts (must be 0),
@@ -97,6 +101,8 @@ def _elements(definition: dict[str, Any], expect: dict[str, Any]) -> list[str]:
         wrong.append("sensor")
     if expect.get("incremental") and not any(e["config"].get("incremental") for e in extracts):
         wrong.append("incremental")
+    if "cursor" in expect and expect["cursor"] not in [e["config"].get("cursor_field") for e in extracts]:
+        wrong.append("cursor")
     return wrong
 
 
@@ -180,7 +186,8 @@ def _script(definition: dict[str, Any], item: dict[str, Any], mistake: str | Non
     return ScriptedModel(steps)
 
 
-def _evaluate_draft(turn: Any, item: dict[str, Any], catalog: CatalogView, labels: dict[str, Any]) -> dict[str, Any]:
+def _evaluate_draft(turn: Any, item: dict[str, Any], catalog: CatalogView, labels: dict[str, Any],
+                    sdk: str = "mock_erp") -> dict[str, Any]:
     draft = turn.draft
     valid = draft is not None and draft.status == "VALID"
     definition = draft.definition if draft is not None else None
@@ -197,12 +204,28 @@ def _evaluate_draft(turn: Any, item: dict[str, Any], catalog: CatalogView, label
         load = next(a for a in definition["activities"] if a["type"] == "load")
         predicted = {(c["target"], c["source"]) for c in load["config"]["mapping"]["columns"]}
         out["mapper"] = _pr(predicted, set(label.items()))
-        op = catalog.operation("mock_erp", item["expect"]["operation"])
+        op = catalog.operation(sdk, item["expect"]["operation"])
         assert op is not None
         target = catalog.table(item["label"])
         assert target is not None
         out["naive"] = _pr(_naive([f.name for f in op.fields], [c.name for c in target.columns]), set(label.items()))
     return out
+
+
+def _scripted_run(plat: Platform, sdks: SdkService, settings: AssistantSettings, tenant: str, item: dict[str, Any],
+                  definition: dict[str, Any], catalog: CatalogView, labels: dict[str, Any], sdk: str,
+                  row: dict[str, Any]) -> None:
+    """The same intent through the scripted model's transcript (with the item's mistake to repair, if any)."""
+    model = _script(definition, item, item.get("mistake"))
+    assistant = Assistant(plat.engine, sdks, settings=settings, model=model)
+    started = time.perf_counter()
+    scripted = assistant.draft(tenant, item["text"])
+    row["scripted_seconds"] = time.perf_counter() - started
+    row["scripted"] = _evaluate_draft(scripted, item, catalog, labels, sdk)
+    row["scripted"]["first_time"] = scripted.submissions == 1 and row["scripted"]["valid"]
+    row["scripted"]["tokens"] = scripted.usage.total
+    row["scripted"]["rounds"] = scripted.rounds
+    row["scripted"]["repairs"] = scripted.draft.repairs if scripted.draft else None
 
 
 def eval_mock(data: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -242,16 +265,8 @@ def eval_mock(data: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[st
                                        "offline": _evaluate_draft(turn, item, catalog, data["labels"]),
                                        "offline_seconds": offline_seconds}
                 if turn.draft is not None and turn.draft.status == "VALID":
-                    model = _script(turn.draft.definition, item, item.get("mistake"))
-                    assistant = Assistant(plat.engine, sdks, settings=base_settings, model=model)
-                    started = time.perf_counter()
-                    scripted = assistant.draft(TENANT, item["text"])
-                    row["scripted_seconds"] = time.perf_counter() - started
-                    row["scripted"] = _evaluate_draft(scripted, item, catalog, data["labels"])
-                    row["scripted"]["first_time"] = scripted.submissions == 1 and row["scripted"]["valid"]
-                    row["scripted"]["tokens"] = scripted.usage.total
-                    row["scripted"]["rounds"] = scripted.rounds
-                    row["scripted"]["repairs"] = scripted.draft.repairs if scripted.draft else None
+                    _scripted_run(plat, sdks, base_settings, TENANT, item, turn.draft.definition, catalog,
+                                  data["labels"], "mock_erp", row)
                 else:
                     row["reply"] = turn.reply
                 rows.append(row)
