@@ -154,7 +154,7 @@ def test_xero_draft_names_missing_credentials_then_dry_runs_against_prism(
     assert "cursor UpdatedDateUTC (the SDK's change field, sent as If-Modified-Since)" in turn.reply
 
     compiled = draft.report["compiled"]
-    prefix = f"{tenant}/xero_contacts_sync/"
+    prefix = f"{tenant}/xero_contacts_sync/{tenant}__"
     assert [a["key"] for a in compiled["assets"]] == [prefix + "contacts", prefix + "load_xero_contacts"]
     dry = draft.report["dry_run"]
     assert dry["credentials_needed"] == [] and dry["problems"] == []
