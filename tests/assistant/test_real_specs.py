@@ -116,7 +116,7 @@ def _check_grounded(engine: Engine, sdk: RealSdk, definition: dict[str, Any], op
 def test_xero_draft_names_missing_credentials_then_dry_runs_against_prism(
     xero: RealSdk, xero_server: PrismServer, make_assistant: Make, credentials: CredentialStore, engine: Engine,
 ) -> None:
-    tenant = xero.tenant
+    tenant, sdk = xero.tenant, xero.info.name
     assistant = make_assistant()
     before = len(xero_server.received())
     missing = assistant.draft(tenant, "sync contacts into xero_contacts every hour", offline=True)
@@ -124,11 +124,11 @@ def test_xero_draft_names_missing_credentials_then_dry_runs_against_prism(
     assert missing.draft.report["stage"] == "dry_run"
     assert [n["credential"]["name"] for n in missing.draft.report["dry_run"]["credentials_needed"]] == [
         "token", "xero_tenant_id"]
-    assert f'  printf %s "$VALUE" | erp credentials set {tenant} token   # SDK xero_accounting: access token sent ' \
+    assert f'  printf %s "$VALUE" | erp credentials set {tenant} token   # SDK {sdk}: access token sent ' \
            "as a bearer token" in missing.status
-    assert f'  printf %s "$VALUE" | erp credentials set {tenant} xero_tenant_id   # SDK xero_accounting: ' \
-        in missing.status
-    assert (f"SDK 'xero_accounting' v1 needs credentials that tenant {tenant!r} has not set, so the dry run did not "
+    assert f'  printf %s "$VALUE" | erp credentials set {tenant} xero_tenant_id   # SDK {sdk}: value of the ' \
+           "xero-tenant-id header" in missing.status
+    assert (f"SDK {sdk!r} v1 needs credentials that tenant {tenant!r} has not set, so the dry run did not "
             "call the ERP") in missing.reply
     assert len(xero_server.received()) == before  # the ERP was not called
 
@@ -141,7 +141,7 @@ def test_xero_draft_names_missing_credentials_then_dry_runs_against_prism(
     definition = draft.definition
     extract = definition["activities"][0]["config"]
     assert (extract["sdk"], extract["operation"], extract["incremental"], extract["cursor_field"]) == (
-        "xero_accounting", "get_contacts", True, "UpdatedDateUTC")
+        sdk, "get_contacts", True, "UpdatedDateUTC")
     load = definition["activities"][1]["config"]
     assert load["business_key"] == ["contact_id"]
     columns = {c["target"]: c for c in load["mapping"]["columns"]}
@@ -179,7 +179,7 @@ def test_sap_odata_draft_merges_on_the_composite_key_and_dry_runs(
     assert draft is not None and draft.status == "VALID", turn.reply
     extract = draft.definition["activities"][0]["config"]
     assert extract["operation"] == "list_a_test_entity" and extract["incremental"] is False
-    assert "cursor_field" not in extract
+    assert extract.get("cursor_field") is None
     load = draft.definition["activities"][1]["config"]
     assert load["business_key"] == ["key_property_guid", "key_property_string"]
     sources = {c["target"]: c["source"] for c in load["mapping"]["columns"]}
@@ -196,6 +196,7 @@ def test_sap_odata_draft_merges_on_the_composite_key_and_dry_runs(
 def test_another_tenant_cannot_read_or_name_the_real_sdks(
     xero: RealSdk, sap: RealSdk, tenant_a: Ready, make_assistant: Make, engine: Engine,
 ) -> None:
+    sdk = xero.info.name
     catalog = load_catalog(engine, tenant_a.tenant)
     assert [s.name for s in catalog.sdks] == ["mock_erp"]
     assert all(c.command.endswith(f"erp credentials set {tenant_a.tenant} {c.name}")
@@ -206,7 +207,7 @@ def test_another_tenant_cannot_read_or_name_the_real_sdks(
     stolen = {
         "id": "steal_contacts",
         "activities": [
-            {"id": "contacts", "type": "extract", "config": {"sdk": "xero_accounting", "operation": "get_contacts",
+            {"id": "contacts", "type": "extract", "config": {"sdk": sdk, "operation": "get_contacts",
                                                              "incremental": True, "cursor_field": "UpdatedDateUTC"}},
             {"id": "load_contacts", "type": "load", "config": {"input": "contacts", "table": "contacts",
                                                                "business_key": ["ContactID"]}},
@@ -214,14 +215,14 @@ def test_another_tenant_cannot_read_or_name_the_real_sdks(
         "steps": [{"activity": "contacts"}, {"activity": "load_contacts", "depends_on": ["contacts"]}],
     }
     model = ScriptedModel([
-        ScriptedModel.call("describe_operation", {"sdk": "xero_accounting", "operation": "get_contacts"}),
+        ScriptedModel.call("describe_operation", {"sdk": sdk, "operation": "get_contacts"}),
         ScriptedModel.call("submit_workflow", {"definition": stolen}),
         ScriptedModel.say("done"),
     ])
     turn = make_assistant(model).draft(tenant_a.tenant, "sync the xero contacts")
     described = model.requests[1].messages[-1].content[-1]
     assert isinstance(described, ToolResult) and described.is_error
-    assert "unknown SDK 'xero_accounting'" in described.content
+    assert f"unknown SDK {sdk!r}" in described.content
     assert turn.draft is not None and turn.draft.status == "INVALID" and turn.draft.report["stage"] == "ground"
     submitted = model.requests[-1].messages[-1].content[-1]
-    assert isinstance(submitted, ToolResult) and "unknown SDK 'xero_accounting'" in submitted.content
+    assert isinstance(submitted, ToolResult) and f"unknown SDK {sdk!r}" in submitted.content
