@@ -57,8 +57,9 @@ def workflow_schema(catalog: CatalogView) -> dict[str, Any]:
         }
     cursors = sorted({name for op in catalog.operations() for name in op.cursor_candidates()})
     if "cursor_field" in extract:
+        choices: list[dict[str, Any]] = [{"type": "string", "enum": cursors}] if cursors else []
         extract["cursor_field"] = {
-            "anyOf": [{"type": "string", "enum": cursors}, {"type": "null"}], "default": None,
+            "anyOf": [*choices, {"type": "null"}], "default": None,
             "description": "incremental only: the record field holding the last change, exact name; leave it out "
             "for the SDK builder's change field (" + (_defaults(catalog, "incremental_field") or "none") + ")",
         }
@@ -69,12 +70,14 @@ def workflow_schema(catalog: CatalogView) -> dict[str, Any]:
     if "business_key" in load:
         names = set(fields) | {column_name(f) for f in fields}
         names |= {c.name for t in catalog.tables for c in t.columns}
+        known: list[dict[str, Any]] = [{
+            "type": "string", "enum": sorted(names),
+            "description": "a field (exact name), the column it loads as, or a column of an existing table",
+        }] if names else []
         load["business_key"] = {
             "anyOf": [
                 {"type": "array", "minItems": 1, "items": {"anyOf": [
-                    {"type": "string", "enum": sorted(names),
-                     "description": "a field (exact name), the column it loads as, or a column of an existing table"},
-                    {"type": "string", "pattern": _IDENTIFIER, "description": _DERIVED},
+                    *known, {"type": "string", "pattern": _IDENTIFIER, "description": _DERIVED},
                 ]}},
                 {"type": "null"},
             ],

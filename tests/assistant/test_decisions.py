@@ -198,3 +198,11 @@ def test_an_sdk_dump_without_recorded_decisions_still_reads() -> None:
     op_view = catalog_from_specs("acme", [("sap", 1, dump)]).operation("sap", "list_a_test_entity")
     assert op_view is not None and op_view.keys == ("KeyPropertyGuid", "KeyPropertyString")
     assert op_view.decisions["primary_key"].source == "none" and op_view.credentials == ()
+
+
+def test_schema_is_a_valid_json_schema_with_and_without_sdks() -> None:
+    empty = catalog_from_specs("acme", [])
+    cursor = workflow_schema(empty)["$defs"]["ExtractConfig"]["properties"]["cursor_field"]
+    assert cursor["anyOf"] == [{"type": "null"}]  # no incremental read: no cursor can be named
+    for catalog in (empty, real_catalog()):
+        jsonschema.Draft202012Validator.check_schema(submit_schema(catalog))
