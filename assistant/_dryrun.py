@@ -56,6 +56,9 @@ class LoadPreview(_Frozen):
     row_count: int
 
 
+_CREDENTIALS_PATH = ".config.sdk"  # where a missing credential is reported (nothing else reports there)
+
+
 class CredentialNeed(_Frozen):
     """A credential an SDK of the draft needs and the tenant has not set."""
 
@@ -73,6 +76,11 @@ class DryRun(_Frozen):
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def blocked_by_credentials(self) -> bool:
+        """True when missing credentials are the only problem (no change to the draft can fix it)."""
+        return bool(self.credentials_needed) and all(path.endswith(_CREDENTIALS_PATH) for path, _ in self.problems)
 
 
 def _text(value: Any) -> str | None:
@@ -140,7 +148,7 @@ def dry_run(service: SdkService, inputs: CompiledInputs, *, rows: int, show: int
             if isinstance(activity, ExtractActivity):
                 cfg = activity.config
                 if cfg.sdk in lacking:
-                    problems.append(Problem(f"{path}.config.sdk", credentials_message(tenant, needs, cfg.sdk)))
+                    problems.append(Problem(path + _CREDENTIALS_PATH, credentials_message(tenant, needs, cfg.sdk)))
                     continue
                 sdk = inputs.sdks[cfg.sdk]
                 pages = service.call(tenant, cfg.sdk, cfg.operation, {**cfg.params, "_page_size": rows},

@@ -179,11 +179,15 @@ class ToolBox:
         if not report.ok:
             own = _strings(proposed)  # what the model sent is not data: it may be quoted back
             lines = [f"{p.path}: {self._redact(p.message, own)}" for p in report.problems]
-            return ToolOutcome(ToolResult(
-                tool_use_id=call.id, is_error=True,
-                content=f"the draft has {len(lines)} problem(s) at stage {report.stage}; fix every one and submit "
-                        "again:\n" + "\n".join(f"- {line}" for line in lines),
-            ), report=report, definition=definition)
+            if report.dry_run is not None and report.dry_run.blocked_by_credentials:
+                content = ("the draft is valid and compiles, but its dry run cannot call the ERP: the tenant has not "
+                           "set credentials the SDK needs. Changing the draft cannot fix this: tell the user to set "
+                           "them, then ask again:\n" + "\n".join(f"- {line}" for line in lines))
+            else:
+                content = (f"the draft has {len(lines)} problem(s) at stage {report.stage}; fix every one and submit "
+                           "again:\n" + "\n".join(f"- {line}" for line in lines))
+            return ToolOutcome(ToolResult(tool_use_id=call.id, is_error=True, content=content), report=report,
+                               definition=definition)
         return ToolOutcome(ToolResult(tool_use_id=call.id, content=json.dumps(self._summary(report))), report=report,
                            definition=definition)
 
