@@ -308,6 +308,7 @@ def eval_real(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     with fresh_database("erp_bench_assistant_real") as url, ExitStack() as stack:
         plat = stack.enter_context(Platform(load_settings(home=home, database_url=url)))
         migrate(plat.engine)
+        (home / "prism").mkdir(parents=True, exist_ok=True)
         pool = PrismPool(log_dir=home / "prism")
         stack.callback(pool.stop_all)
         sdks = SdkService(plat.engine, plat.objects, plat.credentials, cache_dir=ROOT / ".erp" / "cache" / "wasm",
