@@ -398,7 +398,9 @@ def report_real(real: list[dict[str, Any]]) -> None:
     ])
     for r in real:
         if "reply" in r:
-            print(f"  {r['id']} not drafted: {r['reply'][:300]}")
+            parts = r["reply"].split("the draft has problems", 1)
+            shown = "the draft has problems" + parts[1] if len(parts) > 1 else r["reply"]
+            print(f"  {r['id']} not drafted: {shown[:1200]}")
 
 
 def report(mock: list[dict[str, Any]], specs: list[dict[str, Any]]) -> None:
