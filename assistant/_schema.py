@@ -3,8 +3,8 @@
 SDK and operation names are enums of the tenant's ACTIVE SDKs and collection reads; a mapping's source is
 one of the entity fields (exact names) or a column the draft's own transform steps create; an extract's
 change cursor is one of the date/time fields of a read that supports incremental reads; a load's business
-key is a field, the column a field loads as, a column of an existing table, or a column the draft's
-transform steps create; existing tables are listed. The SDK builder's primary key and cursor of each read
+key is a field, the column a field loads as, or a column of an existing table (a key on a new column is
+named by the field that feeds it); existing tables are listed. The SDK builder's primary key and cursor of each read
 are named in the descriptions (they are the defaults). Whatever the model sends is validated again by the
 normal validator and the grounding check, so a name outside the catalog never reaches a draft.
 """
@@ -70,17 +70,13 @@ def workflow_schema(catalog: CatalogView) -> dict[str, Any]:
     if "business_key" in load:
         names = set(fields) | {column_name(f) for f in fields}
         names |= {c.name for t in catalog.tables for c in t.columns}
-        known: list[dict[str, Any]] = [{
+        item: dict[str, Any] = {
             "type": "string", "enum": sorted(names),
-            "description": "a field (exact name), the column it loads as, or a column of an existing table",
-        }] if names else []
+            "description": "a field of a read (exact name), the column it loads as, or a column of an existing table; "
+            "for a new column, name the field that feeds it",
+        } if names else {"type": "string", "pattern": _IDENTIFIER}
         load["business_key"] = {
-            "anyOf": [
-                {"type": "array", "minItems": 1, "items": {"anyOf": [
-                    *known, {"type": "string", "pattern": _IDENTIFIER, "description": _DERIVED},
-                ]}},
-                {"type": "null"},
-            ],
+            "anyOf": [{"type": "array", "minItems": 1, "items": item}, {"type": "null"}],
             "default": None,
             "description": "the mapped columns (or their source fields) identifying a row: the merge key; leave "
             "it out for the SDK builder's primary key (" + (_defaults(catalog, "keys") or "none") + ")",

@@ -101,7 +101,7 @@ def test_schema_constrains_cursor_fields_and_business_keys_to_what_exists() -> N
     assert all(not name.startswith("KeyProperty") for name in enum)  # the SAP read has no cursor
     assert "get_contacts: UpdatedDateUTC" in cursor["description"]
     key = schema["$defs"]["LoadSpec"]["properties"]["business_key"]
-    names = key["anyOf"][0]["items"]["anyOf"][0]["enum"]
+    names = key["anyOf"][0]["items"]["enum"]
     assert {"ContactID", "contact_id", "KeyPropertyGuid", "key_property_guid"} <= set(names)
     assert "get_contacts: ContactID" in key["description"] and "and 65 more (describe_operation)" in key["description"]
     sap_only = catalog_from_specs("acme", [("sap", 1, spec_dump(SAP_V2.id))])
@@ -115,6 +115,12 @@ def test_schema_constrains_cursor_fields_and_business_keys_to_what_exists() -> N
     invented["activities"][0]["config"]["cursor_field"] = "LastChangedOn"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"definition": invented}, full)
+    keyed = model_payload(definition)
+    keyed["activities"][1]["config"]["business_key"] = ["contact_ref"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"definition": keyed}, full)
+    keyed["activities"][1]["config"]["business_key"] = ["ContactID"]  # the field that feeds the key column
+    jsonschema.validate({"definition": keyed}, full)
 
 
 def test_grounding_refuses_an_invented_cursor_field_and_business_key() -> None:
