@@ -7,7 +7,8 @@ import assistant
 PUBLIC = [
     "AnthropicModel", "AssetNode", "Assistant", "AssistantDisabled", "AssistantError", "AssistantSettings",
     "AssistantStore", "BudgetExhausted", "CatalogView", "ColumnProposal", "ColumnView", "CompiledDraft",
-    "ConversationInfo", "DocSet", "DocsReport", "DraftInfo", "DraftPipeline", "DraftReport", "DryRun",
+    "ConversationInfo", "CredentialNeed", "CredentialView", "DecisionView", "DocSet", "DocsReport", "DraftInfo",
+    "DraftPipeline", "DraftReport", "DryRun",
     "ExtractPreview", "Extraction", "FieldView", "GLOSSARY", "Intent", "LoadPreview", "MappingProposal", "Message",
     "Model", "ModelRequest", "ModelResponse", "OperationView", "Passage", "ProblemView", "Proposal",
     "ProviderRejected", "ProviderUnavailable", "SYSTEM_PROMPT", "ScheduleView", "ScriptedModel", "SdkView",
