@@ -237,8 +237,8 @@ def eval_mock(data: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[st
         with Platform(settings) as plat, MockErpServer(MockErpConfig(tenants=auth, rows=200, seed=3)) as mock:
             migrate(plat.engine)
             plat.tenants.create(TENANT, "enterprise")
-            plat.credentials.set(TENANT, "token", TOKEN)
-            plat.credentials.set(TENANT, "x_erp_tenant", "acme")
+            plat.credentials.set(TENANT, "token", TOKEN, sdk="mock_erp")
+            plat.credentials.set(TENANT, "x_erp_tenant", "acme", sdk="mock_erp")
             plat.tenants.allow_private_egress(TENANT, f"127.0.0.1:{mock.port}")
             sdks = SdkService(plat.engine, plat.objects, plat.credentials, cache_dir=ROOT / ".erp" / "cache" / "wasm")
             spec = httpx.get(f"{mock.base_url}/openapi.json", timeout=30).content

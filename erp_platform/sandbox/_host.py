@@ -208,7 +208,9 @@ class HostBridge:
         if len(state.logs) >= self.manifest.limits.max_log_lines:
             state.dropped_logs += 1
             return
-        line = LogLine(level=level[:16], message=message[:MAX_LOG_LINE])
+        mask = self.client.mask
+        mask.refresh()
+        line = LogLine(level=level[:16], message=mask.text(message[:MAX_LOG_LINE]))
         state.logs.append(line)
         context = state.budget.context
         logger.log(

@@ -130,7 +130,7 @@ def test_api_key_auth_can_be_chosen_at_build_time(
     info = service.build(tenant, mock_spec, filename="openapi.json", auth_scheme="apiKeyAuth")
     assert info.status == "TESTING", info.test_summary()
     connect_tenant(tenants, credentials, erp_mock, tenant)
-    credentials.set(tenant, "api_key", ERP_AUTH["acme"].api_key)
+    credentials.set(tenant, "api_key", ERP_AUTH["acme"].api_key, sdk="mock_erp")
     [page] = service.call(tenant, "mock_erp", "list_customers", {"_page_size": 3})
     assert [r["id"] for r in page.records] == [1, 2, 3]
 
