@@ -101,7 +101,7 @@ class CredentialStore(ABC):
             NotFoundError: the tenant does not exist or is deleted.
         """
         ref = CredentialRef.of(tenant, name, sdk)
-        validate_secret(secret, tenant=ref.tenant, name=ref.name)
+        validate_secret(secret, tenant=ref.tenant, name=ref.name, sdk=ref.sdk)
         with self._audit_failure("credential.set", ref), self._engine.begin() as conn:
             row = self._upsert(conn, ref, secret)
             record_audit(conn, action="credential.set", target_type="credential", target_id=ref.name,
@@ -188,7 +188,7 @@ class CredentialStore(ABC):
             NotFoundError: the tenant or the credential does not exist (use :meth:`set` to create one).
         """
         ref = CredentialRef.of(tenant, name, sdk)
-        validate_secret(new_secret, tenant=ref.tenant, name=ref.name)
+        validate_secret(new_secret, tenant=ref.tenant, name=ref.name, sdk=ref.sdk)
         with self._audit_failure("credential.rotate", ref), self._engine.begin() as conn:
             tenant_id = _live_tenant_id(conn, ref.tenant, lock=True)
             row = conn.execute(
@@ -332,7 +332,8 @@ class CredentialStore(ABC):
                     record_audit(conn, action=action, target_type="credential",
                                  target_id=ref.name if ref is not None else None, tenant_slug=slug,
                                  details={"store": self.store_name, "outcome": "failed",
-                                          "error": type(exc).__name__})
+                                          "error": type(exc).__name__,
+                                          **({"sdk": ref.sdk} if ref is not None else {})})
             except Exception:  # the original error matters more than a failed audit of it
                 logger.warning("could not audit failed %s for tenant=%s", action, slug, exc_info=True)
             raise

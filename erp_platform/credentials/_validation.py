@@ -35,7 +35,7 @@ def validate_sdk_scope(sdk: object) -> str:
     return sdk
 
 
-def validate_secret(secret: object, *, tenant: str, name: str) -> str:
+def validate_secret(secret: object, *, tenant: str, name: str, sdk: str | None = None) -> str:
     """Return ``secret`` if it is a storable secret; the error never shows the value.
 
     Credentials travel in HTTP headers and URLs, which carry printable ASCII only: a control character
@@ -45,7 +45,8 @@ def validate_secret(secret: object, *, tenant: str, name: str) -> str:
     Raises:
         InvalidInputError: not a string, empty, with a control or non-ASCII character, or over 64 KiB.
     """
-    where = f"secret for credential {name!r} of tenant {tenant!r}"
+    scope = f" of SDK {sdk!r}" if sdk is not None else ""
+    where = f"secret for credential {name!r}{scope} of tenant {tenant!r}"
     if not isinstance(secret, str):
         kind = type(secret).__name__
         raise InvalidInputError(f"{where} must be a string (received a value of type {kind})")
