@@ -3,13 +3,14 @@
 An ERP may repeat a secret back: OData servers copy the query string (an API key in the query included)
 into ``@odata.nextLink``, error bodies quote the request, a guest logs a URL. The session applies one
 :class:`SecretMask` to everything it hands out (continuation tokens, paging notes, errors and their
-causes, guest log lines, request-trail rows), so no such copy reaches the caller, a checkpoint, the
-audit trail or a terminal.
+causes, guest log lines, request-trail rows, and the records of a response that held a secret), so no
+such copy reaches the caller, a checkpoint, a loaded table, the audit trail or a terminal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
 from erp_platform._errors import ErpPlatformError
@@ -19,8 +20,6 @@ MASK = "*****"
 #: Values shorter than this are not searched for (a short value such as a company code would mask every word
 #: containing it); real secrets are longer.
 MIN_MASKED_LENGTH = 6
-#: Prefix of a continuation token that is a next link (see ``erp_platform.sandbox._protocol``).
-_LINK = "L"
 
 
 class SecretMask:
@@ -60,16 +59,31 @@ class SecretMask:
         """Like :meth:`text`, passing None through."""
         return None if text is None else self.text(text)
 
+    def found_in(self, body: bytes) -> bool:
+        """True when a response body holds a secret (in any spelling): its records need :meth:`value`."""
+        return any(form.encode("utf-8") in body for form in self._forms)
+
+    def value(self, data: Any) -> Any:
+        """``data`` (records, a result) with every string masked, keys included; other values unchanged."""
+        if isinstance(data, str):
+            return self.text(data)
+        if isinstance(data, list):
+            return [self.value(item) for item in data]
+        if isinstance(data, dict):
+            return {self.text(k) if isinstance(k, str) else k: self.value(v) for k, v in data.items()}
+        return data
+
     def token(self, token: str | None) -> str | None:
         """A continuation token without secrets.
 
-        In a next link, a query parameter whose value is a secret is dropped: the host attaches the
-        credential again to the next request (and only to the origin the credential is bound to). Any
-        other copy is masked (a cursor holding a secret then stops paging instead of leaking it).
+        In a next link (a token with a query string), a query parameter whose value is a secret is
+        dropped: the host attaches the credential again to the next request (and only to the origin the
+        credential is bound to). Any other copy is masked (a cursor holding a secret then stops paging
+        instead of leaking it).
         """
         if token is None or not self._forms:
             return token
-        if token.startswith(_LINK) and "?" in token:
+        if "?" in token:
             head, _, query = token.partition("?")
             query, hash_sign, fragment = query.partition("#")
             kept = [part for part in query.split("&") if unquote_plus(part.partition("=")[2]) not in self._values]

@@ -147,7 +147,8 @@ class SdkSession:
         """
         with self._masked():
             result = self._finish(self._execute(operation, params))
-        return replace(result, next=self._mask.token(result.next), paging_note=self._mask.optional(result.paging_note))
+        mask = self._mask
+        return replace(result, next=mask.token(result.next), paging_note=mask.optional(result.paging_note))
 
     def call_raw(self, operation: str, params: Mapping[str, Any] | None = None) -> RawPageResult:
         """Like :meth:`call`, but host-held records come back un-normalised with their field kinds.
@@ -159,7 +160,7 @@ class SdkSession:
             raw = self._execute(operation, params)
         page = raw.page
         return RawPageResult(
-            records=raw.records,
+            records=self._mask.value(raw.records) if raw.state.echoed_secret else raw.records,
             fields=dict(page.fields) if raw.held else {},
             normalised=not raw.held,
             next=self._mask.token(page.next),
@@ -286,7 +287,9 @@ class SdkSession:
     def _finish(self, raw: _RawPage) -> PageResult:
         """Normalise host-held records and build the result."""
         page = raw.page
-        records = raw.records
+        records, result = raw.records, page.result
+        if raw.state.echoed_secret:  # the ERP repeated a credential value in a response of this call
+            records, result = self._mask.value(records), self._mask.value(result)
         if raw.held:
             records = normalise_records(records, page.fields, context=raw.context)
         return PageResult(
@@ -295,7 +298,7 @@ class SdkSession:
             status=page.status,
             entity=page.entity,
             stats=self._stats(raw.outcome, raw.state, (time.perf_counter() - raw.started) * 1000),
-            result=page.result,
+            result=result,
             paging_note=raw.note,
         )
 
