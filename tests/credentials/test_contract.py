@@ -234,7 +234,8 @@ def test_metadata_row_pointing_at_another_tenant_is_refused(store: CredentialSto
     with pytest.raises(TenantIsolationError) as err:
         store.get(a, "token", sdk=SDK)
     assert str(err.value) == (
-        f"credential 'token' of SDK 'erp' of tenant {a!r}: its metadata row points at 'erp/tenants/{b}/sdks/erp/token' instead of "
+        f"credential 'token' of SDK 'erp' of tenant {a!r}: its metadata row points at "
+        f"'erp/tenants/{b}/sdks/erp/token' instead of "
         f"'erp/tenants/{a}/sdks/erp/token' (the row was altered outside the platform); refusing to read it. Set the "
         f"credential again with `printf %s VALUE | erp credentials set {a} token --sdk erp`"
     )
@@ -335,7 +336,8 @@ def test_no_value_in_logs_errors_or_reprs(store: CredentialStore, new_tenant: Ne
     info = store.set(slug, "token", SECRET, sdk=SDK)
     store.get(slug, "token", sdk=SDK)
     errors: list[str] = []
-    for bad in (lambda: store.set(slug, "Bad Name", SECRET, sdk=SDK), lambda: store.rotate(slug, "nope", SECRET, sdk=SDK),
+    for bad in (lambda: store.set(slug, "Bad Name", SECRET, sdk=SDK),
+                lambda: store.rotate(slug, "nope", SECRET, sdk=SDK),
                 lambda: store.set(slug, "token", SECRET + "\x00", sdk=SDK),
                 lambda: store.set(slug, "token", SECRET * 3000, sdk=SDK)):
         with pytest.raises(ErpPlatformError) as err:
@@ -398,7 +400,8 @@ def test_a_credential_of_the_other_backend_is_not_read(store: CredentialStore, e
     with pytest.raises(CredentialError) as err:
         store.get(slug, "token", sdk=SDK)
     assert str(err.value) == (
-        f"credential 'token' of SDK 'erp' of tenant {slug!r} is kept in the {other!r} store, but this platform uses the "
+        f"credential 'token' of SDK 'erp' of tenant {slug!r} is kept in the {other!r} store, but this "
+        "platform uses the "
         f"{store.store_name!r} store: configure the {other!r} store again (ERP_VAULT_ADDR), or set the "
         f"credential again with `printf %s VALUE | erp credentials set {slug} token --sdk erp`"
     )

@@ -68,7 +68,8 @@ def test_ciphertext_copied_to_another_tenant_fails_to_decrypt(local: LocalEncryp
     with pytest.raises(CredentialError) as err:
         local.get(a, "token", sdk=SDK)
     assert str(err.value) == (
-        f"credential 'token' of SDK 'erp' of tenant {a!r} failed authenticated decryption: its ciphertext was altered, or "
+        f"credential 'token' of SDK 'erp' of tenant {a!r} failed authenticated decryption: its "
+        "ciphertext was altered, or "
         "copied from another tenant's or credential's row; refusing to use it: set it again with "
         f"`printf %s VALUE | erp credentials set {a} token --sdk erp`"
     )
@@ -81,7 +82,8 @@ def test_ciphertext_copied_to_another_name_of_the_same_tenant_fails(
     slug = new_tenant("aad")
     local.set(slug, "token", SECRET, sdk=SDK)
     local.set(slug, "password", "pw", sdk=SDK)
-    overwrite_row(engine, f"erp/tenants/{slug}/sdks/erp/password", ciphertext_row(engine, f"erp/tenants/{slug}/sdks/erp/token"))
+    overwrite_row(engine, f"erp/tenants/{slug}/sdks/erp/password",
+                  ciphertext_row(engine, f"erp/tenants/{slug}/sdks/erp/token"))
     with pytest.raises(CredentialError, match="failed authenticated decryption"):
         local.get(slug, "password", sdk=SDK)
 
@@ -105,7 +107,8 @@ def test_ciphertext_row_labelled_for_another_tenant_is_refused(local: LocalEncry
     with pytest.raises(TenantIsolationError) as err:
         local.get(a, "token", sdk=SDK)
     assert str(err.value) == (
-        f"credential 'token' of SDK 'erp' of tenant {a!r}: its ciphertext row at 'erp/tenants/{a}/sdks/erp/token' is labelled for "
+        f"credential 'token' of SDK 'erp' of tenant {a!r}: its ciphertext row at "
+        f"'erp/tenants/{a}/sdks/erp/token' is labelled for "
         f"tenant {b!r} (altered outside the platform); refusing to decrypt it: set it again with "
         f"`printf %s VALUE | erp credentials set {a} token --sdk erp`"
     )
@@ -119,8 +122,10 @@ def test_missing_ciphertext_row(local: LocalEncryptedStore, engine: Engine, new_
     with pytest.raises(CredentialError) as err:
         local.get(slug, "token", sdk=SDK)
     assert str(err.value) == (
-        f"credential 'token' of SDK 'erp' of tenant {slug!r} has metadata but no ciphertext in erp_control.local_secrets "
-        f"(it was removed outside the platform): set it again with `printf %s VALUE | erp credentials set {slug} token --sdk erp`"
+        f"credential 'token' of SDK 'erp' of tenant {slug!r} has metadata but no ciphertext in "
+        "erp_control.local_secrets "
+        "(it was removed outside the platform): set it again with `printf %s VALUE | erp credentials "
+        f"set {slug} token --sdk erp`"
     )
 
 

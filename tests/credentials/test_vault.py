@@ -84,7 +84,8 @@ def test_a_token_with_the_tenant_policy_reaches_only_that_tenant(
         confined.get(b, "token", sdk=SDK)
     assert str(err.value) == (
         f"Vault at {vault_server.url} refused the read of secret/data/erp/tenants/{b}/sdks/erp/token (credential "
-        f"'token' of SDK 'erp' of tenant {b!r}): permission denied. The token in ERP_VAULT_TOKEN is invalid, expired, or "
+        f"'token' of SDK 'erp' of tenant {b!r}): permission denied. The token in ERP_VAULT_TOKEN is "
+        "invalid, expired, or "
         f"lacks a policy for this path: grant it the policy from `vault_policy({b!r}, mount='secret')` (or a "
         "platform-wide one on secret/data/erp/tenants/* and secret/metadata/erp/tenants/*)"
     )
@@ -118,7 +119,8 @@ def test_unreachable_vault_is_transient(engine: Engine, new_tenant: NewTenant) -
     assert err.value.transient
     assert str(err.value) == (
         f"cannot reach Vault at {addr} (ERP_VAULT_ADDR) for the write of secret/data/erp/tenants/{slug}/sdks/erp/"
-        f"token (credential 'token' of SDK 'erp' of tenant {slug!r}): ConnectionError. Check the address and that Vault "
+        f"token (credential 'token' of SDK 'erp' of tenant {slug!r}): ConnectionError. Check the "
+        "address and that Vault "
         "is running, then retry"
     )
     assert store.list(slug) == []  # the failed write left no metadata
@@ -137,7 +139,8 @@ def test_sealed_vault_is_transient(engine: Engine, vault_server: VaultTestServer
         vault_server.sealed = False
     assert str(err.value) == (
         f"Vault at {vault_server.url} is sealed or unavailable during the read of secret/data/erp/tenants/"
-        f"{slug}/sdks/erp/token (credential 'token' of SDK 'erp' of tenant {slug!r}): unseal it (`vault operator unseal`) or wait "
+        f"{slug}/sdks/erp/token (credential 'token' of SDK 'erp' of tenant {slug!r}): unseal it "
+        "(`vault operator unseal`) or wait "
         "for it to come back, then retry"
     )
     assert store.get(slug, "token", sdk=SDK) == SECRET
@@ -173,7 +176,8 @@ def test_secret_written_outside_the_platform_without_a_value(engine: Engine, vau
     with pytest.raises(CredentialError) as err:
         store.get(slug, "token", sdk=SDK)
     assert str(err.value) == (
-        f"credential 'token' of SDK 'erp' of tenant {slug!r}: the Vault secret at secret/data/erp/tenants/{slug}/sdks/erp/token "
+        f"credential 'token' of SDK 'erp' of tenant {slug!r}: the Vault secret at "
+        f"secret/data/erp/tenants/{slug}/sdks/erp/token "
         "has no text field 'value' (it was written outside the platform): set it again with "
         f"`printf %s VALUE | erp credentials set {slug} token --sdk erp`"
     )
