@@ -303,7 +303,8 @@ def credential_views(tenant: str, spec: Mapping[str, Any]) -> tuple[CredentialVi
         except ValidationError:
             continue
         views.append(CredentialView(name=cred.name, location=cred.location.value, wire_name=cred.wire_name,
-                                    purpose=cred.purpose[:300], command=cred.command(tenant)))
+                                    purpose=cred.purpose[:300],
+                                    command=cred.command(tenant, str(spec.get("name") or "SDK"))))
     return tuple(views)
 
 

@@ -109,7 +109,7 @@ def missing_credentials(engine: Engine, service: SdkService, inputs: CompiledInp
         for cred in service.missing_credentials(tenant.slug, row):
             needs.append(CredentialNeed(sdk=sdk.name, sdk_version=sdk.version, credential=CredentialView(
                 name=cred.name, location=cred.location.value, wire_name=cred.wire_name, purpose=cred.purpose[:300],
-                command=cred.command(tenant.slug))))
+                command=cred.command(tenant.slug, sdk.name))))
     return tuple(needs)
 
 

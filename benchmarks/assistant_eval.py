@@ -330,7 +330,8 @@ def eval_real(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             info = sdks.build(tenant, entry.file, base_url=base_url)
             assert info.status == "TESTING", f"{spec_id}: {info.test_summary()}"
             for cred in info.credentials:
-                plat.credentials.set(tenant, cred.name, _credential_value(entry.headers, cred.name, cred.wire_name))
+                value = _credential_value(entry.headers, cred.name, cred.wire_name)
+                plat.credentials.set(tenant, cred.name, value, sdk=info.name)
             sdks.activate(tenant, info.name, info.version)
             for item in items:
                 intent = parse_intent(item["text"])
