@@ -101,8 +101,8 @@ def missing_credentials(engine: Engine, service: SdkService, inputs: CompiledInp
     for sdk in sorted(inputs.sdks.values(), key=lambda s: s.name):
         with engine.connect() as conn:
             row = conn.execute(
-                select(SdkVersion.sdk_spec).where(SdkVersion.tenant_id == tenant.id, SdkVersion.name == sdk.name,
-                                                  SdkVersion.version == sdk.version)
+                select(SdkVersion.name, SdkVersion.sdk_spec).where(
+                    SdkVersion.tenant_id == tenant.id, SdkVersion.name == sdk.name, SdkVersion.version == sdk.version)
             ).one_or_none()
         if row is None:
             continue  # resolved a moment ago: the extract's own call reports what happened to it
