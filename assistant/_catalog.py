@@ -294,8 +294,9 @@ def _decisions(op: _SpecOperation, keys: tuple[str, ...]) -> dict[str, DecisionV
     }
 
 
-def credential_views(tenant: str, spec: Mapping[str, Any]) -> tuple[CredentialView, ...]:
-    """The credentials a stored SdkSpec dump declares, each with the command that sets it for ``tenant``."""
+def credential_views(tenant: str, spec: Mapping[str, Any], sdk: str = "SDK") -> tuple[CredentialView, ...]:
+    """The credentials a stored SdkSpec dump declares, each with the command that sets it for SDK ``sdk`` of
+    ``tenant`` (credentials are bound to the SDK that sends them)."""
     views: list[CredentialView] = []
     for raw in spec.get("credentials") or []:
         try:
@@ -303,7 +304,7 @@ def credential_views(tenant: str, spec: Mapping[str, Any]) -> tuple[CredentialVi
         except ValidationError:
             continue
         views.append(CredentialView(name=cred.name, location=cred.location.value, wire_name=cred.wire_name,
-                                    purpose=cred.purpose[:300], command=cred.command(tenant)))
+                                    purpose=cred.purpose[:300], command=cred.command(tenant, sdk)))
     return tuple(views)
 
 
@@ -354,7 +355,7 @@ def sdk_view(name: str, version: int, spec: Mapping[str, Any], tenant: str = "TE
     """An SDK version's collection reads and credentials, from its stored SdkSpec dump (``tenant`` is
     written into the commands that set the credentials)."""
     entities = {str(e.get("name")): e for e in spec.get("entities", []) if isinstance(e, Mapping)}
-    credentials = credential_views(tenant, spec)
+    credentials = credential_views(tenant, spec, name)
     operations = [
         view for op in spec.get("operations", []) if isinstance(op, Mapping)
         if (view := operation_view(name, version, op, entities, credentials)) is not None

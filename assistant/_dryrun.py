@@ -101,15 +101,15 @@ def missing_credentials(engine: Engine, service: SdkService, inputs: CompiledInp
     for sdk in sorted(inputs.sdks.values(), key=lambda s: s.name):
         with engine.connect() as conn:
             row = conn.execute(
-                select(SdkVersion.sdk_spec).where(SdkVersion.tenant_id == tenant.id, SdkVersion.name == sdk.name,
-                                                  SdkVersion.version == sdk.version)
+                select(SdkVersion.name, SdkVersion.sdk_spec).where(
+                    SdkVersion.tenant_id == tenant.id, SdkVersion.name == sdk.name, SdkVersion.version == sdk.version)
             ).one_or_none()
         if row is None:
             continue  # resolved a moment ago: the extract's own call reports what happened to it
         for cred in service.missing_credentials(tenant.slug, row):
             needs.append(CredentialNeed(sdk=sdk.name, sdk_version=sdk.version, credential=CredentialView(
                 name=cred.name, location=cred.location.value, wire_name=cred.wire_name, purpose=cred.purpose[:300],
-                command=cred.command(tenant.slug))))
+                command=cred.command(tenant.slug, sdk.name))))
     return tuple(needs)
 
 

@@ -237,8 +237,8 @@ def eval_mock(data: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[st
         with Platform(settings) as plat, MockErpServer(MockErpConfig(tenants=auth, rows=200, seed=3)) as mock:
             migrate(plat.engine)
             plat.tenants.create(TENANT, "enterprise")
-            plat.credentials.set(TENANT, "token", TOKEN)
-            plat.credentials.set(TENANT, "x_erp_tenant", "acme")
+            plat.credentials.set(TENANT, "token", TOKEN, sdk="mock_erp")
+            plat.credentials.set(TENANT, "x_erp_tenant", "acme", sdk="mock_erp")
             plat.tenants.allow_private_egress(TENANT, f"127.0.0.1:{mock.port}")
             sdks = SdkService(plat.engine, plat.objects, plat.credentials, cache_dir=ROOT / ".erp" / "cache" / "wasm")
             spec = httpx.get(f"{mock.base_url}/openapi.json", timeout=30).content
@@ -330,7 +330,8 @@ def eval_real(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             info = sdks.build(tenant, entry.file, base_url=base_url)
             assert info.status == "TESTING", f"{spec_id}: {info.test_summary()}"
             for cred in info.credentials:
-                plat.credentials.set(tenant, cred.name, _credential_value(entry.headers, cred.name, cred.wire_name))
+                value = _credential_value(entry.headers, cred.name, cred.wire_name)
+                plat.credentials.set(tenant, cred.name, value, sdk=info.name)
             sdks.activate(tenant, info.name, info.version)
             for item in items:
                 intent = parse_intent(item["text"])

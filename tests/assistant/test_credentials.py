@@ -19,9 +19,11 @@ def test_missing_credentials_reach_the_user_as_commands_and_the_model_is_told_no
     make_assistant: Make,
 ) -> None:
     info = mock_sdk_factory("nocred")
-    service.activate(info.tenant, info.name, info.version)
     tenant = info.tenant
-    credentials.set(tenant, "x_erp_tenant", "acme")  # one of the two: only the token is missing
+    credentials.set(tenant, "x_erp_tenant", "acme", sdk="mock_erp")
+    credentials.set(tenant, "token", "tok-removed-later", sdk="mock_erp")
+    service.activate(info.tenant, info.name, info.version)
+    credentials.delete(tenant, "token", sdk="mock_erp")  # one of the two: only the token is missing
 
     def told(request: ModelRequest) -> ModelResponse:
         result = request.messages[-1].content[-1]
@@ -30,7 +32,7 @@ def test_missing_credentials_reach_the_user_as_commands_and_the_model_is_told_no
                                          "tenant has not set credentials the SDK needs. Changing the draft cannot "
                                          "fix this: tell the user to set them, then ask again:\n- activities[0]"
                                          ".config.sdk: SDK 'mock_erp' v1 needs credential that tenant ")
-        assert f'`printf %s "$VALUE" | erp credentials set {tenant} token`' in result.content
+        assert f'`printf %s "$VALUE" | erp credentials set {tenant} token --sdk mock_erp`' in result.content
         return ScriptedModel.say("Set the ERP token first.")
 
     model = ScriptedModel([ScriptedModel.call("submit_workflow", {"definition": crm_definition(workflow="cred_crm")}),
@@ -44,7 +46,7 @@ def test_missing_credentials_reach_the_user_as_commands_and_the_model_is_told_no
     purpose = needs[0]["credential"]["purpose"]
     assert purpose and turn.status.endswith(
         "\nThe dry run needs credentials this tenant has not set; set each with the ERP's value:\n"
-        f'  printf %s "$VALUE" | erp credentials set {tenant} token   # SDK mock_erp: {purpose}'
+        f'  printf %s "$VALUE" | erp credentials set {tenant} token --sdk mock_erp   # SDK mock_erp: {purpose}'
     )
     assert turn.draft.report["dry_run"]["extracts"] == []  # the ERP was not called
     assert "x_erp_tenant" not in json.dumps(needs)  # the credential that is set is not asked for

@@ -57,7 +57,7 @@ def test_xero_contacts_read_carries_the_builders_decisions_and_credentials() -> 
     assert decisions["paging"].evidence.startswith("page number `page` only: the server sets the page size")
     assert [(c.name, c.location, c.wire_name) for c in op.credentials] == [
         ("token", "auth", "Authorization: Bearer"), ("xero_tenant_id", "header", "xero-tenant-id")]
-    assert op.credentials[1].command == 'printf %s "$VALUE" | erp credentials set acme xero_tenant_id'
+    assert op.credentials[1].command == 'printf %s "$VALUE" | erp credentials set acme xero_tenant_id --sdk xero'
     assert catalog.sdk("xero") is not None and catalog.sdk("xero").credentials == op.credentials  # type: ignore[union-attr]
     assert op.cursor_candidates()[0] == "UpdatedDateUTC"
 

@@ -54,12 +54,16 @@ def builder(engine: Engine, objects: Any, credentials: CredentialStore, wasm_cac
                       max_tested_operations=TESTED_OPERATIONS)
 
 
-def _build(builder: SdkService, tenants: TenantService, tenant: str, spec_file: Path, url: str,
-           host_port: str) -> RealSdk:
+def _build(builder: SdkService, tenants: TenantService, credentials: CredentialStore, tenant: str, spec_file: Path,
+           url: str, host_port: str) -> RealSdk:
     tenants.allow_private_egress(tenant, host_port)
     info = builder.build(tenant, spec_file, base_url=url)
     assert info.status == "TESTING", info.test_summary()
+    for cred in info.credentials:  # activation needs them; deleted again, the tests start without them
+        credentials.set(tenant, cred.name, "placeholder-value", sdk=info.name)
     builder.activate(tenant, info.name, info.version)
+    for cred in info.credentials:
+        credentials.delete(tenant, cred.name, sdk=info.name)
     with builder._engine.connect() as conn:  # the SdkSpec exactly as the registry stores it
         stored = conn.execute(
             select(SdkVersion.sdk_spec).join(Tenant, Tenant.id == SdkVersion.tenant_id).where(
@@ -74,10 +78,11 @@ def xero_server(prism_pool: PrismPool) -> PrismServer:  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def xero(builder: SdkService, tenants: TenantService, new_tenant: Callable[..., str],
+def xero(builder: SdkService, tenants: TenantService, credentials: CredentialStore, new_tenant: Callable[..., str],
          xero_server: PrismServer) -> RealSdk:
     """Xero built for a tenant of its own; its credentials are NOT set (the tests set them)."""
-    return _build(builder, tenants, new_tenant("axero"), XERO.file, xero_server.url, xero_server.host_port)
+    return _build(builder, tenants, credentials, new_tenant("axero"), XERO.file, xero_server.url,
+                  xero_server.host_port)
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +92,10 @@ def sap_server() -> Iterator[ODataServer]:
 
 
 @pytest.fixture(scope="module")
-def sap(builder: SdkService, tenants: TenantService, new_tenant: Callable[..., str],
+def sap(builder: SdkService, tenants: TenantService, credentials: CredentialStore, new_tenant: Callable[..., str],
         sap_server: ODataServer) -> RealSdk:
-    return _build(builder, tenants, new_tenant("asap"), SAP_V2.file, sap_server.url, sap_server.host_port)
+    return _build(builder, tenants, credentials, new_tenant("asap"), SAP_V2.file, sap_server.url,
+                  sap_server.host_port)
 
 
 def _table_exists(engine: Engine, tenant: str, table: str) -> bool:
@@ -124,17 +130,18 @@ def test_xero_draft_names_missing_credentials_then_dry_runs_against_prism(
     assert missing.draft.report["stage"] == "dry_run"
     assert [n["credential"]["name"] for n in missing.draft.report["dry_run"]["credentials_needed"]] == [
         "token", "xero_tenant_id"]
-    assert f'  printf %s "$VALUE" | erp credentials set {tenant} token   # SDK {sdk}: access token sent ' \
+    assert f'  printf %s "$VALUE" | erp credentials set {tenant} token --sdk {sdk}   # SDK {sdk}: access token sent ' \
            "as a bearer token" in missing.status
-    assert f'  printf %s "$VALUE" | erp credentials set {tenant} xero_tenant_id   # SDK {sdk}: value of the ' \
+    assert f'  printf %s "$VALUE" | erp credentials set {tenant} xero_tenant_id --sdk {sdk}   # SDK {sdk}: value ' \
+           'of the ' \
            "xero-tenant-id header" in missing.status
     assert (f"SDK {sdk!r} v1 needs credentials that tenant {tenant!r} has not set, so the dry run did not "
             "call the ERP") in missing.reply
     assert len(xero_server.received()) == before  # the ERP was not called
 
     token = f"tok-xero-{secrets.token_hex(8)}"
-    credentials.set(tenant, "token", token)
-    credentials.set(tenant, "xero_tenant_id", XERO.headers["xero-tenant-id"])
+    credentials.set(tenant, "token", token, sdk=sdk)
+    credentials.set(tenant, "xero_tenant_id", XERO.headers["xero-tenant-id"], sdk=sdk)
     turn = assistant.draft(tenant, "sync contacts into xero_contacts every hour", offline=True)
     draft = turn.draft
     assert draft is not None and draft.status == "VALID", turn.reply
@@ -201,7 +208,7 @@ def test_another_tenant_cannot_read_or_name_the_real_sdks(
     names = {s.name for s in catalog.sdks}
     assert "mock_erp" in names and sdk not in names and sap.info.name not in names
     assert not {f.name for op in catalog.operations() for f in op.fields} & {"ContactID", "KeyPropertyGuid"}
-    assert all(c.command.endswith(f"erp credentials set {tenant_a.tenant} {c.name}")
+    assert all(c.command.endswith(f"erp credentials set {tenant_a.tenant} {c.name} --sdk {s.name}")
                for s in catalog.sdks for c in s.credentials)
     reply = make_assistant().draft(tenant_a.tenant, "sync test entities into sap_entities", offline=True).reply
     assert "KeyProperty" not in reply and "A_TestEntity" not in reply and "xero" not in reply.lower()

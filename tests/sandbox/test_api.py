@@ -31,6 +31,7 @@ EXPECTED = {
     "MemoryLimitExceeded",
     "NativeComponent",
     "NormalisationError",
+    "Origin",
     "OutputTooLarge",
     "PageResult",
     "PagingLoopError",
@@ -59,6 +60,8 @@ EXPECTED = {
     "held_arrays",
     "mask_token",
     "normalise_records",
+    "origin_of",
+    "origin_text",
 }
 
 

@@ -55,8 +55,8 @@ class Stack:
 
         plat = self.platform
         plat.tenants.create(slug, tier)
-        plat.credentials.set(slug, "token", token)
-        plat.credentials.set(slug, "x_erp_tenant", erp_code)
+        plat.credentials.set(slug, "token", token, sdk="mock_erp")
+        plat.credentials.set(slug, "x_erp_tenant", erp_code, sdk="mock_erp")
         plat.tenants.allow_private_egress(slug, self.mock.base_url.split("://", 1)[1])
         sdks = SdkService.from_platform(plat)
         built = sdks.build(slug, self.spec, filename="mock.openapi.json", name="mock_erp")
