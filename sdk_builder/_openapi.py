@@ -11,6 +11,7 @@ from erp_platform.sandbox._manifest import AuthConfig, AuthScheme, HeaderSource
 from sdk_builder._credentials import credential_requirements
 from sdk_builder._errors import SpecError
 from sdk_builder._keys import infer_key
+from sdk_builder._limits import RefBudget, SpecLimits
 from sdk_builder._model import (
     DateFormat,
     Decision,
@@ -127,7 +128,7 @@ class OpenApiBuilder:
 
     def __init__(
         self, doc: dict[str, Any], *, fmt: SourceFormat, options: BuildOptions, spec_hash: str,
-        warnings: tuple[str, ...] = (),
+        warnings: tuple[str, ...] = (), limits: SpecLimits | None = None,
     ) -> None:
         self.doc = doc
         self.fmt = fmt
@@ -135,7 +136,7 @@ class OpenApiBuilder:
         self.filename = options.filename
         self.spec_hash = spec_hash
         self.warnings: list[str] = list(warnings)
-        self.resolver = Resolver(doc)
+        self.resolver = Resolver(doc, RefBudget(limits or SpecLimits.from_env(), options.filename))
         self.registry = EntityRegistry(self.resolver)
         self.skipped: list[SkippedOperation] = []
         self.dropped_headers: set[str] = set(_HOST_HEADERS)

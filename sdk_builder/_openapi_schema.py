@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from erp_platform.sandbox._protocol import FieldKind
+from sdk_builder._limits import RefBudget
 from sdk_builder._model import DateFormat, Entity, EntityField
 from sdk_builder._naming import NameAllocator
 
@@ -49,8 +50,9 @@ def media_is_json(media_type: str) -> bool:
 class Resolver:
     """Resolves local ``$ref`` pointers (``#/...``) of one document; other refs skip the operation."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
+    def __init__(self, document: dict[str, Any], budget: RefBudget | None = None) -> None:
         self._doc = document
+        self._budget = budget
 
     def deref(self, node: Any) -> Any:
         """Follow ``$ref`` chains; keys next to a ``$ref`` (OpenAPI 3.1 style) override the target's."""
@@ -64,6 +66,8 @@ class Resolver:
             if ref in seen:
                 raise SkipOperation(f"reference {ref!r} refers to itself")
             seen.add(ref)
+            if self._budget is not None:
+                self._budget.spend(ref, len(seen))
             target: Any = self._doc
             for raw_part in ref[2:].split("/"):
                 part = unquote(raw_part).replace("~1", "/").replace("~0", "~")
@@ -111,6 +115,8 @@ class Resolver:
 
     def to_json(self, schema: Any, depth: int = 0, stack: tuple[str, ...] = ()) -> Any:
         """A self-contained copy of ``schema`` with refs inlined (cycles and depth > 6 cut to ``{}``)."""
+        if self._budget is not None:
+            self._budget.copy()
         if isinstance(schema, dict):
             ref = schema.get("$ref")
             if isinstance(ref, str):
