@@ -85,8 +85,8 @@ class SpecLimitExceeded(SpecError):
         setting = SETTINGS[limit_name]
         shown = f"{limit:g}" if isinstance(limit, float) else f"{limit:,}"
         super().__init__(
-            f"{what}: over the limit of {shown}{unit} ({setting}). A published API spec stays far below it; "
-            f"if this one is genuine, raise {setting} and build again.",
+            f"{what}: over the limit of {shown}{unit} ({setting}). The published ERP specs tested stay below "
+            f"it; if this one is genuine, raise {setting} and build again.",
             filename=filename,
         )
         self.limit_name = limit_name
@@ -183,6 +183,16 @@ class RefBudget:
                 unit=" pointers",
             )
         self.copy()
+
+    def check_inline(self, values: int) -> None:
+        """Refuse inlining one schema that would expand to more values than the whole build may."""
+        if values > self._limits.max_ref_expansions:
+            raise SpecLimitExceeded(
+                f"one schema expands to {values:,} values once its $ref pointers are inlined (schemas that "
+                "reference each other many times over)",
+                limit_name="max_ref_expansions", limit=self._limits.max_ref_expansions,
+                filename=self._filename, unit=" values",
+            )
 
     def copy(self) -> None:
         """Account for one value copied while inlining referenced schemas."""

@@ -33,6 +33,7 @@ from sdk_builder._model import (
 )
 from sdk_builder._naming import PARAMETER_RESERVED, NameAllocator, default_name, snake_case
 from sdk_builder._openapi_schema import (
+    INLINE_MAX_VALUES,
     EntityRegistry,
     Resolver,
     ResponseShape,
@@ -83,6 +84,25 @@ class _RawOperation:
     item: dict[str, Any]
     op: dict[str, Any]
     op_id: str
+
+
+def template_problem(template: str) -> str | None:
+    """Why a path template's braces are malformed (nested, unclosed, stray or empty), or None."""
+    opened = -1
+    for i, ch in enumerate(template):
+        if ch == "{":
+            if opened >= 0:
+                return f"path template {template!r} nests '{{' inside a parameter at character {i + 1}"
+            opened = i
+        elif ch == "}":
+            if opened < 0:
+                return f"path template {template!r} has a '}}' without its '{{' at character {i + 1}"
+            if i == opened + 1:
+                return f"path template {template!r} has an empty parameter '{{}}' at character {i}"
+            opened = -1
+    if opened >= 0:
+        return f"path template {template!r} does not close the '{{' at character {opened + 1}"
+    return None
 
 
 def path_encodings(template: str) -> dict[str, ValueEncoding]:
@@ -226,7 +246,14 @@ class OpenApiBuilder:
             if not isinstance(raw_item, dict):
                 self.warnings.append(f"{self.filename}: path {str(path)!r} is not a mapping; ignored")
                 continue
-            item = self.resolver.deref(raw_item) if "$ref" in raw_item else raw_item
+            try:
+                item = self.resolver.deref(raw_item) if "$ref" in raw_item else raw_item
+            except SkipOperation as exc:
+                self.warnings.append(f"{self.filename}: path {str(path)!r} is ignored: its {exc}")
+                continue
+            if not isinstance(item, dict):
+                self.warnings.append(f"{self.filename}: path {str(path)!r} is not a mapping; ignored")
+                continue
             for method in _METHODS:
                 op = item.get(method)
                 if not isinstance(op, dict):
@@ -311,6 +338,9 @@ class OpenApiBuilder:
     # -- one operation ------------------------------------------------------------------------------------
 
     def _operation(self, raw: _RawOperation) -> Operation:
+        problem = template_problem(raw.path)
+        if problem is not None:
+            raise SkipOperation(f"{problem}: write each parameter as {{name}}")
         encodings = path_encodings(raw.path)
         params = self._parameters(raw)
         declared_path = {p["name"] for p in params if p.get("in") == "path"}
@@ -507,11 +537,18 @@ class OpenApiBuilder:
             description=str(body.get("description") or ""),
             encoding=ValueEncoding.PLAIN,
         )
+        inlined, complete = self.resolver.to_json(schema) if isinstance(schema, dict) else ({}, True)
+        if not complete:
+            self.warnings.append(
+                f"{self.filename}: the request body schema of {raw.method.upper()} {raw.path} inlines more than "
+                f"{INLINE_MAX_VALUES:,} values; deeper $refs are left out of the SDK's copy of it (requests "
+                "are not affected)."
+            )
         request_body = RequestBody(
             content_type="application/json" if media in ("*/*", "application/*") else media,
             required=required,
             entity=entity,
-            json_schema=self.resolver.to_json(schema) if isinstance(schema, dict) else {},
+            json_schema=inlined,
         )
         return param, request_body
 

@@ -67,7 +67,16 @@ from erp_platform.sdks._registry import (
 )
 from erp_platform.sdks._runtime import process_runtime
 from erp_platform.sdks._testing import MAX_TESTED_OPERATIONS, run_sandbox_tests
-from sdk_builder import BuiltSdk, CredentialRequirement, Generator, Operation, SdkOverrides, SdkSpec, build_sdk
+from sdk_builder import (
+    BuiltSdk,
+    CredentialRequirement,
+    Generator,
+    Operation,
+    SdkOverrides,
+    SdkSpec,
+    SpecLimits,
+    build_sdk,
+)
 
 if TYPE_CHECKING:
     from erp_platform._platform import Platform
@@ -111,6 +120,7 @@ class SdkService:
         rate_limiter: RateLimiter | None = None,
         generator: Generator | None = None,
         max_tested_operations: int = MAX_TESTED_OPERATIONS,
+        spec_limits: SpecLimits | None = None,
     ) -> None:
         self._engine = engine
         self._objects = objects
@@ -121,12 +131,20 @@ class SdkService:
         self._quota_limiters = QuotaRateLimiters()
         self._generator = generator
         self._max_tested = max_tested_operations
+        self._spec_limits = spec_limits
         self._loader = ComponentLoader(objects, self._runtime, cache_dir)
 
     @classmethod
     def from_platform(cls, platform: Platform, **options: Any) -> SdkService:
         """A service on the platform's database, object store and credential store (cache: ERP_HOME)."""
-        cache_dir = platform.settings.resolved_home / "cache" / "wasm"
+        settings = platform.settings
+        cache_dir = settings.resolved_home / "cache" / "wasm"
+        options.setdefault("spec_limits", SpecLimits(
+            max_bytes=settings.spec_max_bytes, max_nodes=settings.spec_max_nodes,
+            max_depth=settings.spec_max_depth, max_ref_expansions=settings.spec_max_ref_expansions,
+            max_ref_chain=settings.spec_max_ref_chain, memory_mb=settings.spec_parse_memory_mb,
+            timeout_seconds=settings.spec_parse_timeout_seconds,
+        ))
         return cls(platform.engine, platform.objects, platform.credentials, cache_dir=cache_dir, **options)
 
     # -- build ------------------------------------------------------------------------------------------
@@ -171,7 +189,7 @@ class SdkService:
         raw, shown = _read_source(spec_source, filename)
         built = build_sdk(
             raw, cache_dir=self._cache_dir, filename=shown, name=name, base_url=base_url, headers=headers,
-            auth_scheme=auth_scheme, generator=self._generator, overrides=overrides,
+            auth_scheme=auth_scheme, generator=self._generator, overrides=overrides, limits=self._spec_limits,
         )
         with self._engine.connect() as conn:
             existing = find_identical(
