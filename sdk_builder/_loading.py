@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from erp_platform._errors import InvalidInputError
+from erp_platform.sandbox._headers import host_owned_reason
 from sdk_builder._documents import decode, not_a_spec
 from sdk_builder._edmx import EdmxBuilder
 from sdk_builder._errors import SpecError
@@ -42,6 +43,12 @@ def _options(
         if not _HEADER_NAME.match(header):
             raise InvalidInputError(
                 f"header name {header!r} is invalid: use letters, digits and '-' (e.g. 'X-ERP-Tenant')."
+            )
+        why = host_owned_reason(header, cookie_declared=True)
+        if why is not None:
+            raise InvalidInputError(
+                f"--header {header!r} is refused: {why}. Set only headers the ERP itself requires, "
+                "e.g. --header X-ERP-Tenant=acme."
             )
         if any(ch in value for ch in "\r\n\0"):
             raise InvalidInputError(f"value of header {header!r} contains a line break or NUL: remove it.")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from erp_platform.sandbox._headers import HOST_OWNED_HEADERS, host_owned_reason
 from erp_platform.sandbox._manifest import AuthConfig, AuthScheme, HeaderSource
 from sdk_builder._credentials import credential_requirements
 from sdk_builder._errors import SpecError
@@ -53,11 +54,8 @@ _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _SUCCESS = re.compile(r"^2(\d\d|XX|xx)$")
 #: Headers the guest sets itself or the host owns; spec parameters with these names are not exposed.
 _HOST_HEADERS = frozenset({
-    "accept", "accept-encoding", "accept-charset", "content-type", "content-length", "authorization",
-    "cookie",
-    "host", "user-agent", "connection", "transfer-encoding", "te", "upgrade", "proxy-authorization",
-    "proxy-connection", "keep-alive", "expect", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
-    "forwarded",
+    *HOST_OWNED_HEADERS, "accept", "accept-encoding", "accept-charset", "content-type", "user-agent",
+    "proxy-connection", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
 })
 _SCALAR_TYPES = {
     "string": ParamType.STRING, "integer": ParamType.INTEGER, "number": ParamType.NUMBER,
@@ -84,6 +82,14 @@ class _RawOperation:
     item: dict[str, Any]
     op: dict[str, Any]
     op_id: str
+
+
+def undeclared_cookie() -> str:
+    """The refusal of ``--header Cookie=...`` for a spec that declares no cookie."""
+    return (
+        f"--header 'Cookie' is refused: {host_owned_reason('cookie')}, and this spec declares none (no "
+        "cookie parameter or cookie security scheme). Store session credentials with `erp credentials set`."
+    )
 
 
 def template_problem(template: str) -> str | None:
@@ -277,7 +283,24 @@ class OpenApiBuilder:
                     merged[(str(resolved.get("in")), resolved["name"])] = resolved
         return list(merged.values())
 
+    def _declares_cookie(self, raw_ops: list[_RawOperation]) -> bool:
+        """The spec declares a cookie: a cookie or ``Cookie`` header parameter, or an apiKey in a cookie."""
+        schemes = as_dict(as_dict(self.doc.get("components")).get("securitySchemes"))
+        if any(isinstance(s, dict) and str(s.get("in")).lower() == "cookie" for s in schemes.values()):
+            return True
+        for raw in raw_ops:
+            try:
+                params = self._parameters(raw)
+            except SkipOperation:
+                continue
+            if any(p.get("in") == "cookie" or (p.get("in") == "header" and str(p["name"]).lower() == "cookie")
+                   for p in params):
+                return True
+        return False
+
     def _required_headers(self, raw_ops: list[_RawOperation]) -> tuple[HeaderSource, ...]:
+        if any(n.lower() == "cookie" for n, _ in self.options.headers) and not self._declares_cookie(raw_ops):
+            raise SpecError(undeclared_cookie(), filename=self.filename)
         headers: list[HeaderSource] = [HeaderSource(name=n, value=v) for n, v in self.options.headers]
         given = {n.lower() for n, _ in self.options.headers}
         counts: dict[str, int] = {}

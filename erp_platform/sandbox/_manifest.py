@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from erp_platform.sandbox._headers import host_owned_reason
 
 
 class AuthScheme(StrEnum):
@@ -35,6 +37,15 @@ class HeaderSource(BaseModel):
     name: str
     credential: str | None = Field(None, description="take the value from this credential (host-added)")
     value: str | None = Field(None, description="constant value (non-secret)")
+
+    @field_validator("name")
+    @classmethod
+    def _not_host_owned(cls, name: str) -> str:
+        # Cookie passes here: the builder admits it only when the spec declares one.
+        why = host_owned_reason(name, cookie_declared=True)
+        if why is not None:
+            raise ValueError(f"header {name!r} is owned by the host ({why}); an SDK cannot send it")
+        return name
 
 
 class SandboxLimits(BaseModel):

@@ -206,41 +206,58 @@ class SdkService:
         precompiled = bytes(component.component.serialize())
         timings["precompile_seconds"], mark = time.perf_counter() - mark, time.perf_counter()
         spec = built.spec
-        with self._engine.begin() as conn:
-            row_tenant = tenant_row(conn, tenant)
-            lock_sdk(conn, row_tenant.id, spec.name)
-            version = next_version(conn, row_tenant.id, spec.name)
-            manifest = spec.to_manifest(tenant, spec.name, version)
-            report = run_sandbox_tests(spec, manifest, component, max_operations=self._max_tested)
-            timings["sandbox_tests_seconds"], mark = time.perf_counter() - mark, time.perf_counter()
-            ref = VersionRef(tenant, spec.name, version)
-            refs = store_artifacts(
-                self._objects, ref,
-                ArtifactSet(spec_bytes=raw, spec_filename=shown, files=built.generated.files,
-                            facade=built.generated.facade, wasm_path=built.wasm_path,
-                            precompiled=precompiled),
-            )
-            status = "TESTING" if report.passed else "FAILED"
-            values = _row_values(row_tenant, built, version=version, status=status, manifest=manifest,
-                                 report=report, refs=refs)
-            row = insert_version(conn, values)
-            record_audit(
-                conn, action="sdk.build", target_type="sdk", target_id=f"{spec.name}@{version}",
-                tenant_slug=tenant,
-                details={
-                    "version": version, "status": status, "filename": shown, "spec_hash": spec.spec_hash,
-                    "code_hash": built.generated.code_hash, "wasm_hash": built.wasm_hash,
-                    "builder_version": built.generated.builder_version,
-                    "operation_count": len(spec.operations), "skipped_operations": len(built.parsed.skipped),
-                    "tests": report.summary(),
-                },
-            )
+        written: list[VersionRef] = []  # version folders this build wrote to; removed if it fails
+        try:
+            with self._engine.begin() as conn:
+                row_tenant = tenant_row(conn, tenant)
+                lock_sdk(conn, row_tenant.id, spec.name)
+                version = next_version(conn, row_tenant.id, spec.name)
+                manifest = spec.to_manifest(tenant, spec.name, version)
+                report = run_sandbox_tests(spec, manifest, component, max_operations=self._max_tested)
+                timings["sandbox_tests_seconds"], mark = time.perf_counter() - mark, time.perf_counter()
+                ref = VersionRef(tenant, spec.name, version)
+                written.append(ref)
+                refs = store_artifacts(
+                    self._objects, ref,
+                    ArtifactSet(spec_bytes=raw, spec_filename=shown, files=built.generated.files,
+                                facade=built.generated.facade, wasm_path=built.wasm_path,
+                                precompiled=precompiled),
+                )
+                status = "TESTING" if report.passed else "FAILED"
+                values = _row_values(row_tenant, built, version=version, status=status, manifest=manifest,
+                                     report=report, refs=refs)
+                row = insert_version(conn, values)
+                record_audit(
+                    conn, action="sdk.build", target_type="sdk", target_id=f"{spec.name}@{version}",
+                    tenant_slug=tenant,
+                    details={
+                        "version": version, "status": status, "filename": shown, "spec_hash": spec.spec_hash,
+                        "code_hash": built.generated.code_hash, "wasm_hash": built.wasm_hash,
+                        "builder_version": built.generated.builder_version,
+                        "operation_count": len(spec.operations), "skipped_operations": len(built.parsed.skipped),
+                        "tests": report.summary(),
+                    },
+                )
+        except BaseException:
+            self._discard(written)
+            raise
         timings["register_seconds"] = time.perf_counter() - mark
         timings["total_seconds"] = time.perf_counter() - started
         logger.info("sdk built: tenant=%s sdk=%s version=%d status=%s tests=%s", tenant, spec.name, version,
                     status, report.summary())
         stages = {key.removesuffix("_seconds"): round(value, 4) for key, value in timings.items()}
         return to_info(tenant, row, warnings=built.parsed.warnings, timings=stages)
+
+    def _discard(self, folders: builtins.list[VersionRef]) -> None:
+        """Remove what a failed build wrote (no committed row owns it), so nothing is left half-made."""
+        for folder in folders:
+            try:
+                removed = self._objects.delete_prefix(folder.key())
+            except ErpPlatformError as exc:
+                logger.error("sdk build failed and its artifacts under %s could not be removed: %s",
+                             folder.key().path, exc)
+            else:
+                logger.info("sdk build failed: removed %d artifact(s) under %s", removed, folder.key().path)
 
     # -- reads ------------------------------------------------------------------------------------------
     def list(self, tenant: str) -> builtins.list[SdkVersionInfo]:
