@@ -48,7 +48,7 @@ def load_spec_isolated(
     request = {
         "filename": filename, "base_url": base_url, "name": name, "headers": dict(headers or {}),
         "auth_scheme": auth_scheme, "limits": asdict(limits),
-        "overrides": None if overrides is None else overrides.model_dump(mode="json"),
+        "overrides": None if overrides is None else overrides.model_dump(mode="json", exclude_unset=True),
     }
     payload = json.dumps(request).encode("utf-8") + b"\n" + raw
     try:

@@ -50,6 +50,7 @@ _ARITY: dict[str, tuple[int, int | None]] = {
     "month": (1, 1), "day": (1, 1), "date_trunc": (2, 2), "now": (0, 0), "random_id": (0, 0),
 }
 MUL_MAX_SCALE = 12
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 DIV_MIN_SCALE = 6
 
 
@@ -181,7 +182,12 @@ class _Compiler:
             return _Typed(~self._boolean(operand, "not"), lt.BOOLEAN, node)
         if not lt.is_number(operand.type) and operand.type != lt.UNKNOWN:
             raise self.fail(node, f"unary - needs a number, got {operand.type}")
-        return _Typed(-operand.expr, operand.type if operand.type != lt.UNKNOWN else lt.BIGINT, node)
+        type_ = operand.type if operand.type != lt.UNKNOWN else lt.BIGINT
+        if type_ == lt.BIGINT:
+            value = operand.expr.cast(pl.Int64())
+            negated = pl.lit(0, dtype=pl.Int128()) - value.cast(pl.Int128())
+            return self._checked(node, (value,), negated.cast(pl.Int64(), strict=False), type_)
+        return _Typed(-operand.expr, type_, node)
 
     def _binary(self, node: Binary) -> _Typed:
         left, right = self.visit(node.left), self.visit(node.right)
@@ -223,18 +229,41 @@ class _Compiler:
             result = lt.numeric(lt.MAX_PRECISION, scale)
         dtype = lt.dtype_of(result)
         a, b = left.expr.cast(dtype), right.expr.cast(dtype)
-        if node.op == "+":
-            out = a + b
-        elif node.op == "-":
-            out = a - b
-        elif node.op == "*":
-            out = a * b
-        elif node.op == "/":
-            out = pl.when(b != 0).then(a / b).otherwise(None).cast(dtype)
+        numeric = lt.numeric_of(result)
+        if result == lt.BIGINT and node.op in ("+", "-", "*"):
+            # Exact in 128 bits; the non-strict cast back is null where the result leaves bigint.
+            out = _wide(node.op, a, b).cast(pl.Int64(), strict=False)
+            return self._checked(node, (a, b), out, result)
+        if numeric is not None:
+            # polars raises past numeric(38, s): each batch computes only the rows that fit.
+            inner = _decimal_operation(node.op, pl.col("a"), pl.col("b"), dtype, numeric[1])
+            pair = pl.struct(left.expr.alias("a"), right.expr.alias("b"))
+            out = pair.map_batches(lambda batch: batch.struct.unnest().select(inner).to_series(),
+                                   return_dtype=dtype)
+            divisor = right.expr if node.op in ("/", "%") else None
+            return self._checked(node, (left.expr, right.expr), out, result, divisor=divisor)
+        return _Typed(_operation(node.op, a, b, dtype), result, node)
+
+    def _checked(self, node: Binary | Unary | Call, operands: tuple[pl.Expr, ...], out: pl.Expr, result: str,
+                 *, divisor: pl.Expr | None = None) -> _Typed:
+        """``out`` (null where the arithmetic overflowed) and a check that fails the step on such rows.
+
+        A null ``out`` with non-null operands is an overflow, except after a division by zero. The check's
+        sample shows the operation with its operands, e.g. ``3 * 9223372036854775807``.
+        """
+        what = node.name if isinstance(node, Call) else node.op
+        texts = [o.cast(pl.String()) for o in operands]
+        if len(texts) == 2:
+            shown = [texts[0], pl.lit(f" {what} "), texts[1]]
+        elif isinstance(node, Call):
+            shown = [pl.lit(f"{what}("), texts[0], pl.lit(")")]
         else:
-            rem = a % b
-            signed = pl.when((rem != 0) & ((rem < 0) != (a < 0))).then(rem - b).otherwise(rem)
-            out = pl.when(b != 0).then(signed).otherwise(None).cast(dtype)
+            shown = [pl.lit(what), texts[0]]
+        label = f"{what}()" if isinstance(node, Call) else what
+        subject = f"{label} at character {node.pos + 1} of {self.text!r}"
+        computed = out.is_not_null() if divisor is None else out.is_not_null() | (divisor == 0)
+        flag = pl.when(computed).then(pl.lit(True)).otherwise(None)
+        self.checks.append(Check(subject, result, pl.concat_str(shown), flag, failure="overflow"))
         return _Typed(out, result, node)
 
     def _common(self, node: Expr, types: list[str]) -> str:
@@ -404,6 +433,9 @@ class _Compiler:
         type_ = lt.BIGINT if arg.type == lt.UNKNOWN else arg.type
         expr = arg.expr.cast(lt.dtype_of(type_))
         if node.name == "abs":
+            if type_ == lt.BIGINT:
+                return self._checked(node, (expr,), expr.cast(pl.Int128()).abs().cast(pl.Int64(), strict=False),
+                                     type_)
             return _Typed(expr.abs(), type_, node)
         if lt.is_integer(type_):
             return _Typed(expr, type_, node)
@@ -455,6 +487,46 @@ class _Compiler:
         self.site += 1
         rows = pl.int_range(0, pl.len(), dtype=pl.Int64())
         return _Typed(rows.map_batches(lambda s: row_ids(seed, s), return_dtype=pl.String()), lt.TEXT, node)
+
+
+def _wide(op: str, a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """``a op b`` of two bigints computed exactly, in 128 bits (polars wraps 64-bit integers around on
+    overflow, which would turn a huge product into a small, plausible number)."""
+    wide_a, wide_b = a.cast(pl.Int128()), b.cast(pl.Int128())
+    return wide_a + wide_b if op == "+" else wide_a - wide_b if op == "-" else wide_a * wide_b
+
+
+def _operation(op: str, a: pl.Expr, b: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """``a op b`` with the language's semantics: ``/`` and ``%`` by zero are null, ``%`` as in SQL."""
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return pl.when(b != 0).then(a / b).otherwise(None).cast(dtype)
+    rem = a % b
+    signed = pl.when((rem != 0) & ((rem < 0) != (a < 0))).then(rem - b).otherwise(rem)
+    return pl.when(b != 0).then(signed).otherwise(None).cast(dtype)
+
+
+def _decimal_operation(op: str, a: pl.Expr, b: pl.Expr, dtype: pl.DataType, scale: int) -> pl.Expr:
+    """``a op b`` in numeric(38, scale), null on the rows where an operand or the result would not fit.
+
+    Whether they fit is estimated in float64 (polars raises on decimal overflow instead of returning null).
+    """
+    limit = 10.0 ** (lt.MAX_PRECISION - scale) * (1 - 1e-9)
+    fa, fb = a.cast(pl.Float64()), b.cast(pl.Float64())
+    fits = (fa.abs() < limit) & (fb.abs() < limit)
+    if op == "/":
+        fits = fits & ((fb == 0) | ((fa / fb).abs() < limit))
+    elif op != "%":
+        estimate = fa + fb if op == "+" else fa - fb if op == "-" else fa * fb
+        fits = fits & (estimate.abs() < limit)
+    safe_a = pl.when(fits).then(a).otherwise(None).cast(dtype)
+    safe_b = pl.when(fits).then(b).otherwise(None).cast(dtype)
+    return _operation(op, safe_a, safe_b, dtype)
 
 
 def _single_quoted(text: str) -> str:
