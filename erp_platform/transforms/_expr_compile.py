@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -23,6 +23,7 @@ from decimal import Decimal
 import polars as pl
 
 from erp_platform.transforms import _logical as lt
+from erp_platform.transforms import _overflow as overflow
 from erp_platform.transforms._context import ExecutionContext
 from erp_platform.transforms._convert import Check, conversion_rule, convert, refusal_hint, to_text
 from erp_platform.transforms._errors import ExpressionError
@@ -50,7 +51,6 @@ _ARITY: dict[str, tuple[int, int | None]] = {
     "month": (1, 1), "day": (1, 1), "date_trunc": (2, 2), "now": (0, 0), "random_id": (0, 0),
 }
 MUL_MAX_SCALE = 12
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 DIV_MIN_SCALE = 6
 
 
@@ -66,7 +66,7 @@ class CompiledExpression:
 
 
 def compile_expression(text: str, schema: Mapping[str, str], *, ctx: ExecutionContext | None = None,
-                       first_random_site: int = 0) -> CompiledExpression:
+                       first_random_site: int = 0, where: str | None = None) -> CompiledExpression:
     """Parse, type-check and compile ``text`` against ``schema``.
 
     Args:
@@ -75,12 +75,18 @@ def compile_expression(text: str, schema: Mapping[str, str], *, ctx: ExecutionCo
         ctx: run context for ``now()`` and ``random_id()`` (None: type-check only).
         first_random_site: index of this expression's first ``random_id()`` call within the step, so two
             calls in one transform never produce the same ids.
+        where: what runs the expression, for errors met on the data (default: the transform's step).
 
     Raises:
         ExpressionError: syntax, unknown column or function, wrong arity, or a type mismatch.
+
+    Integer and decimal arithmetic is checked on the data: a result that overflows its type raises
+    ConversionError (naming ``where``, the operation in ``text`` and the rows) when the frame is collected.
     """
     node = parse_expression(text)
-    compiler = _Compiler(text, schema, ctx, first_random_site)
+    if where is None:
+        where = f"transform {ctx.workflow}.{ctx.step}" if ctx else "expression"
+    compiler = _Compiler(text, schema, ctx, first_random_site, where)
     typed = compiler.visit(node)
     return CompiledExpression(text, typed.expr, typed.type, tuple(compiler.checks),
                               compiler.site - first_random_site)
@@ -104,6 +110,7 @@ class _Compiler:
     schema: Mapping[str, str]
     ctx: ExecutionContext | None
     site: int
+    where: str
     checks: list[Check] = field(default_factory=list)
 
     def fail(self, node: Expr, reason: str) -> ExpressionError:
@@ -184,9 +191,7 @@ class _Compiler:
             raise self.fail(node, f"unary - needs a number, got {operand.type}")
         type_ = operand.type if operand.type != lt.UNKNOWN else lt.BIGINT
         if type_ == lt.BIGINT:
-            value = operand.expr.cast(pl.Int64())
-            negated = pl.lit(0, dtype=pl.Int128()) - value.cast(pl.Int128())
-            return self._checked(node, (value,), negated.cast(pl.Int64(), strict=False), type_)
+            return self._checked(node, (operand.expr.cast(pl.Int64()),), overflow.wide_integer("-"), type_)
         return _Typed(-operand.expr, type_, node)
 
     def _binary(self, node: Binary) -> _Typed:
@@ -231,39 +236,26 @@ class _Compiler:
         a, b = left.expr.cast(dtype), right.expr.cast(dtype)
         numeric = lt.numeric_of(result)
         if result == lt.BIGINT and node.op in ("+", "-", "*"):
-            # Exact in 128 bits; the non-strict cast back is null where the result leaves bigint.
-            out = _wide(node.op, a, b).cast(pl.Int64(), strict=False)
-            return self._checked(node, (a, b), out, result)
+            return self._checked(node, (a, b), overflow.wide_integer(node.op), result)
         if numeric is not None:
-            # polars raises past numeric(38, s): each batch computes only the rows that fit.
-            inner = _decimal_operation(node.op, pl.col("a"), pl.col("b"), dtype, numeric[1])
-            pair = pl.struct(left.expr.alias("a"), right.expr.alias("b"))
-            out = pair.map_batches(lambda batch: batch.struct.unnest().select(inner).to_series(),
-                                   return_dtype=dtype)
-            divisor = right.expr if node.op in ("/", "%") else None
-            return self._checked(node, (left.expr, right.expr), out, result, divisor=divisor)
+            operation = overflow.decimal(node.op, dtype, numeric[1], _operation)
+            return self._checked(node, (left.expr, right.expr), operation, result)
         return _Typed(_operation(node.op, a, b, dtype), result, node)
 
-    def _checked(self, node: Binary | Unary | Call, operands: tuple[pl.Expr, ...], out: pl.Expr, result: str,
-                 *, divisor: pl.Expr | None = None) -> _Typed:
-        """``out`` (null where the arithmetic overflowed) and a check that fails the step on such rows.
-
-        A null ``out`` with non-null operands is an overflow, except after a division by zero. The check's
-        sample shows the operation with its operands, e.g. ``3 * 9223372036854775807``.
-        """
+    def _checked(self, node: Binary | Unary | Call, operands: tuple[pl.Expr, ...],
+                 operation: overflow.Operation, result: str) -> _Typed:
+        """An operation that fails the step, naming this expression and the rows, where it overflows."""
         what = node.name if isinstance(node, Call) else node.op
-        texts = [o.cast(pl.String()) for o in operands]
-        if len(texts) == 2:
-            shown = [texts[0], pl.lit(f" {what} "), texts[1]]
-        elif isinstance(node, Call):
-            shown = [pl.lit(f"{what}("), texts[0], pl.lit(")")]
-        else:
-            shown = [pl.lit(what), texts[0]]
+
+        def shown(values: Sequence[object]) -> str:
+            if len(values) == 2:
+                return f"{values[0]} {what} {values[1]}"
+            return f"{what}({values[0]})" if isinstance(node, Call) else f"{what}{values[0]}"
+
         label = f"{what}()" if isinstance(node, Call) else what
-        subject = f"{label} at character {node.pos + 1} of {self.text!r}"
-        computed = out.is_not_null() if divisor is None else out.is_not_null() | (divisor == 0)
-        flag = pl.when(computed).then(pl.lit(True)).otherwise(None)
-        self.checks.append(Check(subject, result, pl.concat_str(shown), flag, failure="overflow"))
+        out = overflow.checked(operands, operation, dtype=lt.dtype_of(result), target=result, shown=shown,
+                               where=self.where, subject=f"{label} at character {node.pos + 1} of {self.text!r}",
+                               divides=what in ("/", "%"))
         return _Typed(out, result, node)
 
     def _common(self, node: Expr, types: list[str]) -> str:
@@ -434,8 +426,7 @@ class _Compiler:
         expr = arg.expr.cast(lt.dtype_of(type_))
         if node.name == "abs":
             if type_ == lt.BIGINT:
-                return self._checked(node, (expr,), expr.cast(pl.Int128()).abs().cast(pl.Int64(), strict=False),
-                                     type_)
+                return self._checked(node, (expr,), overflow.wide_integer("abs"), type_)
             return _Typed(expr.abs(), type_, node)
         if lt.is_integer(type_):
             return _Typed(expr, type_, node)
@@ -489,13 +480,6 @@ class _Compiler:
         return _Typed(rows.map_batches(lambda s: row_ids(seed, s), return_dtype=pl.String()), lt.TEXT, node)
 
 
-def _wide(op: str, a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    """``a op b`` of two bigints computed exactly, in 128 bits (polars wraps 64-bit integers around on
-    overflow, which would turn a huge product into a small, plausible number)."""
-    wide_a, wide_b = a.cast(pl.Int128()), b.cast(pl.Int128())
-    return wide_a + wide_b if op == "+" else wide_a - wide_b if op == "-" else wide_a * wide_b
-
-
 def _operation(op: str, a: pl.Expr, b: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """``a op b`` with the language's semantics: ``/`` and ``%`` by zero are null, ``%`` as in SQL."""
     if op == "+":
@@ -509,24 +493,6 @@ def _operation(op: str, a: pl.Expr, b: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     rem = a % b
     signed = pl.when((rem != 0) & ((rem < 0) != (a < 0))).then(rem - b).otherwise(rem)
     return pl.when(b != 0).then(signed).otherwise(None).cast(dtype)
-
-
-def _decimal_operation(op: str, a: pl.Expr, b: pl.Expr, dtype: pl.DataType, scale: int) -> pl.Expr:
-    """``a op b`` in numeric(38, scale), null on the rows where an operand or the result would not fit.
-
-    Whether they fit is estimated in float64 (polars raises on decimal overflow instead of returning null).
-    """
-    limit = 10.0 ** (lt.MAX_PRECISION - scale) * (1 - 1e-9)
-    fa, fb = a.cast(pl.Float64()), b.cast(pl.Float64())
-    fits = (fa.abs() < limit) & (fb.abs() < limit)
-    if op == "/":
-        fits = fits & ((fb == 0) | ((fa / fb).abs() < limit))
-    elif op != "%":
-        estimate = fa + fb if op == "+" else fa - fb if op == "-" else fa * fb
-        fits = fits & (estimate.abs() < limit)
-    safe_a = pl.when(fits).then(a).otherwise(None).cast(dtype)
-    safe_b = pl.when(fits).then(b).otherwise(None).cast(dtype)
-    return _operation(op, safe_a, safe_b, dtype)
 
 
 def _single_quoted(text: str) -> str:
