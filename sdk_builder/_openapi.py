@@ -208,6 +208,13 @@ class OpenApiBuilder:
                 self._skip(raw, reason)
         operations = self._fill_resources(operations)
         operations = self._primary_keys(operations)
+        if not operations and not self.skipped:
+            ignored = "; ".join(w.removeprefix(f"{self.filename}: ") for w in self.warnings if "path '" in w)
+            raise SpecError(
+                f"the spec's paths define no operation{f' ({ignored})' if ignored else ''}. Pass a spec whose "
+                "paths have operations (get, post, ...).",
+                filename=self.filename,
+            )
         if not operations:
             reasons = "; ".join(f"{s.operation_id}: {s.reason}" for s in self.skipped[:3])
             raise SpecError(
