@@ -111,8 +111,10 @@ def test_a_build_failing_after_writing_artifacts_leaves_none_behind(
     engine: Engine, objects: LocalObjectStore, credentials: object, wasm_cache: Path, runtime: object,
     mock_spec: bytes, new_tenant: Callable[..., str],
 ) -> None:
-    tenant = new_tenant("halfmade")
+    tenant, neighbour = new_tenant("halfmade"), new_tenant("halfnext")
     service = SdkService(engine, objects, credentials, cache_dir=wasm_cache, runtime=runtime)  # type: ignore[arg-type]
+    service.build(neighbour, mock_spec, filename="openapi.json")
+    neighbours_objects = objects.list(tenant_prefix(neighbour))
     # An object where the version's precompiled/ folder belongs: the store refuses the last write, after the
     # spec, code, facade and component were written.
     objects.put_bytes(VersionRef(tenant, "mock_erp", 1).key("precompiled"), b"in the way")
@@ -120,5 +122,6 @@ def test_a_build_failing_after_writing_artifacts_leaves_none_behind(
         service.build(tenant, mock_spec, filename="openapi.json")
     assert objects.list(tenant_prefix(tenant)) == []
     assert service.list(tenant) == []
+    assert objects.list(tenant_prefix(neighbour)) == neighbours_objects  # the same SDK and version of another tenant
     built = service.build(tenant, mock_spec, filename="openapi.json")
     assert (built.version, built.status) == (1, "TESTING")
