@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from erp_platform.sandbox._headers import host_owned_reason
 from erp_platform.sandbox._manifest import AuthConfig, AuthScheme
 from sdk_builder._errors import SpecError
 
@@ -172,6 +173,8 @@ def _scheme_auth(scheme: Mapping[str, Any]) -> AuthConfig | None:
         if not isinstance(name, str) or not name:
             return None
         if where == "header":
+            if name.strip().lower() != "authorization" and host_owned_reason(name) is not None:
+                return None  # an apiKey "in" Host, Content-Length, ...: unsupported, never sent
             return AuthConfig(scheme=AuthScheme.API_KEY_HEADER, credential="api_key", header_name=name)
         if where == "query":
             return AuthConfig(scheme=AuthScheme.API_KEY_QUERY, credential="api_key", param_name=name)

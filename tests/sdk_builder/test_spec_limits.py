@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from erp_platform._errors import InvalidInputError
+from erp_platform.sandbox._manifest import AuthConfig, AuthScheme
 from sdk_builder import SdkOverrides, SpecError, SpecLimitExceeded, SpecLimits, build_sdk, load_spec
 from sdk_builder._isolated import load_spec_isolated
 from tests.support.spec_bombs import alias_bomb, deep_json, ref_fanout, small_spec
@@ -296,3 +297,14 @@ def test_limits_come_from_the_settings(env: str, field: str, value: float) -> No
     assert getattr(SpecLimits.from_env({env: str(value)}), field) == value
     with pytest.raises(ValueError, match=f"{env}='none' is not a positive"):
         SpecLimits.from_env({env: "none"})
+
+
+def test_an_api_key_scheme_in_a_host_owned_header_is_never_used() -> None:
+    schemes = {"key": {"type": "apiKey", "in": "header", "name": "Host"}}
+    doc = small_spec(components={"securitySchemes": schemes}, security=[{"key": []}])
+    parsed = load_spec(json.dumps(doc).encode(), filename="k.json")
+    assert parsed.spec.auth == AuthConfig()
+    assert parsed.warnings[0].startswith("k.json: none of the security schemes (key) is supported")
+    with pytest.raises(ValueError, match="an API key cannot be sent in header 'Content-Length'"):
+        AuthConfig(scheme=AuthScheme.API_KEY_HEADER, credential="api_key", header_name="Content-Length")
+    assert AuthConfig(scheme=AuthScheme.API_KEY_HEADER, credential="k", header_name="Authorization").header_name
