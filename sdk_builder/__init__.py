@@ -12,6 +12,7 @@ from __future__ import annotations
 from sdk_builder._build import BuildTimings, BuiltSdk, Generator, build_sdk, sdk_name_from_title
 from sdk_builder._errors import GenerationError, ScanRefused, SpecError
 from sdk_builder._generate import GeneratedSdk, generate
+from sdk_builder._limits import SpecLimitExceeded, SpecLimits
 from sdk_builder._loading import load_spec
 from sdk_builder._model import (
     CredentialLocation,
@@ -85,6 +86,8 @@ __all__ = [
     "SkippedOperation",
     "SourceFormat",
     "SpecError",
+    "SpecLimitExceeded",
+    "SpecLimits",
     "ValueEncoding",
     "apply_overrides",
     "build_sdk",

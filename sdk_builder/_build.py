@@ -27,7 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from erp_platform.sandbox import compile_component, component_hash
 from sdk_builder._errors import SpecError
 from sdk_builder._generate import FACADE_FILE, GeneratedSdk, code_hash, generate
-from sdk_builder._loading import _options, load_spec, spec_hash
+from sdk_builder._isolated import load_spec_isolated
+from sdk_builder._limits import SpecLimits, check_size
+from sdk_builder._loading import _options, spec_hash
 from sdk_builder._model import ParsedSpec, SdkSpec
 from sdk_builder._naming import default_name, snake_case
 from sdk_builder._overrides import SdkOverrides
@@ -116,6 +118,7 @@ def build_sdk(
     auth_scheme: str | None = None,
     generator: Generator | None = None,
     overrides: SdkOverrides | None = None,
+    limits: SpecLimits | None = None,
 ) -> BuiltSdk:
     """Parse, generate, scan and compile one SDK, reusing cached stages.
 
@@ -127,17 +130,22 @@ def build_sdk(
         base_url, headers, auth_scheme: as for :func:`sdk_builder.load_spec`.
         generator: replaces :func:`sdk_builder.generate` (its output is not cached, and scanned like any).
         overrides: the operator's per-operation overrides (part of the spec hash).
+        limits: bounds on reading the spec (default: the ``ERP_SPEC_*`` settings); the spec is parsed in
+            a child process limited to ``limits.memory_mb`` and ``limits.timeout_seconds``.
 
     Returns:
         The :class:`BuiltSdk`: parsed spec, generated code, scan reports and the component's path and hash.
 
     Raises:
         SpecError: the spec cannot be read or builds no operation.
+        SpecLimitExceeded: the spec exceeds a limit (the message names it and the setting that raises it).
         InvalidInputError: an option is invalid.
         ScanRefused: the generated code failed the security scan (file, line and rule of every finding).
         ComponentBuildError: componentize-py could not build the guest.
     """
     raw, shown = _read(source, filename)
+    limits = limits or SpecLimits.from_env()
+    check_size(raw, limits, shown)
     options = _options(shown, base_url, name, headers, auth_scheme, overrides=overrides)
     key = spec_hash(raw, options)
     use_cache = generator is None
@@ -147,8 +155,8 @@ def build_sdk(
         parsed, generated = cached
     else:
         started = time.perf_counter()
-        parsed = load_spec(raw, filename=shown, base_url=base_url, name=name, headers=headers,
-                           auth_scheme=auth_scheme, overrides=overrides)
+        parsed = load_spec_isolated(raw, filename=shown, base_url=base_url, name=name, headers=headers,
+                                    auth_scheme=auth_scheme, overrides=overrides, limits=limits)
         if name is None:
             parsed = _with_default_name(parsed, raw, filename=shown, base_url=base_url, headers=headers,
                                         auth_scheme=auth_scheme, overrides=overrides)

@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 import yaml
 
 from sdk_builder._errors import SpecError
+from sdk_builder._limits import SpecLimitExceeded, SpecLimits, check_document, check_size, nul_error
 
 
 class _Loader(yaml.SafeLoader):
@@ -39,8 +40,14 @@ class Document:
     warnings: tuple[str, ...] = field(default=())
 
 
-def decode(raw: bytes, filename: str) -> Document:
-    """Decode ``raw`` as XML, JSON or YAML (chosen by content), raising :class:`SpecError` when impossible."""
+def decode(raw: bytes, filename: str, limits: SpecLimits | None = None) -> Document:
+    """Decode ``raw`` as XML, JSON or YAML (chosen by content), raising :class:`SpecError` when impossible.
+
+    The ``limits`` (default: :meth:`SpecLimits.from_env`) bound the file's size, the document's nesting and
+    its size with YAML aliases expanded; a NUL character is refused wherever it appears.
+    """
+    limits = limits or SpecLimits.from_env()
+    check_size(raw, limits, filename)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -48,14 +55,26 @@ def decode(raw: bytes, filename: str) -> Document:
             f"the file is not UTF-8 text (invalid byte at offset {exc.start}). Save the spec as UTF-8.",
             filename=filename,
         ) from None
+    if "\0" in text:
+        before = text[: text.index("\0")]
+        raise nul_error(filename, line=before.count("\n") + 1, column=len(before) - before.rfind("\n"))
     stripped = text.lstrip()
     if not stripped:
         raise SpecError("the file is empty. Pass the OpenAPI, Swagger or EDMX document.", filename=filename)
-    if stripped.startswith("<"):
-        return Document(data=None, xml=_parse_xml(raw, filename))
-    if stripped.startswith(("{", "[")):
-        return Document(data=_as_mapping(_parse_json(text, filename), filename), xml=None)
-    data, warnings = _parse_yaml(text, filename)
+    try:
+        if stripped.startswith("<"):
+            return Document(data=None, xml=_parse_xml(raw, filename))
+        if stripped.startswith(("{", "[")):
+            data: Any = _parse_json(text, filename)
+            warnings: tuple[str, ...] = ()
+        else:
+            data, warnings = _parse_yaml(text, filename)
+    except RecursionError:
+        raise SpecLimitExceeded(
+            "values are nested too deeply to read", limit_name="max_depth", limit=limits.max_depth,
+            filename=filename, unit=" levels",
+        ) from None
+    check_document(data, limits, filename)
     return Document(data=_as_mapping(data, filename), xml=None, warnings=warnings)
 
 

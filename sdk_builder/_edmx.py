@@ -34,7 +34,7 @@ from sdk_builder._model import (
     ValueEncoding,
 )
 from sdk_builder._naming import PARAMETER_RESERVED, NameAllocator, default_name, snake_case
-from sdk_builder._openapi import BuildOptions
+from sdk_builder._openapi import BuildOptions, undeclared_cookie
 from sdk_builder._openapi_schema import SkipOperation
 from sdk_builder._paging_rules import cursor_field
 from sdk_builder._servers_auth import normalise_base_url
@@ -172,6 +172,8 @@ class EdmxBuilder:
                 "nothing to build. Pass the service's complete $metadata document.",
                 filename=self.filename,
             )
+        if any(n.lower() == "cookie" for n, _ in self.options.headers):
+            raise SpecError(undeclared_cookie(), filename=self.filename)
         base_url = self._base_url()
         operations: list[Operation] = []
         for member in members:

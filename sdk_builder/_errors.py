@@ -15,6 +15,7 @@ class SpecError(InvalidInputError):
             "" if column is None else f", column {column}"
         )
         super().__init__(f"{where}: {message}")
+        self.reason = message
         self.filename = filename
         self.line = line
         self.column = column

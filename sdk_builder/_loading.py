@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from erp_platform._errors import InvalidInputError
+from erp_platform.sandbox._headers import host_owned_reason
 from sdk_builder._documents import decode, not_a_spec
 from sdk_builder._edmx import EdmxBuilder
 from sdk_builder._errors import SpecError
+from sdk_builder._limits import SpecLimits
 from sdk_builder._model import ParsedSpec, SourceFormat
 from sdk_builder._openapi import BuildOptions, OpenApiBuilder
 from sdk_builder._overrides import SdkOverrides, apply_overrides
@@ -41,6 +43,12 @@ def _options(
         if not _HEADER_NAME.match(header):
             raise InvalidInputError(
                 f"header name {header!r} is invalid: use letters, digits and '-' (e.g. 'X-ERP-Tenant')."
+            )
+        why = host_owned_reason(header, cookie_declared=True)
+        if why is not None:
+            raise InvalidInputError(
+                f"--header {header!r} is refused: {why}. Set only headers the ERP itself requires, "
+                "e.g. --header X-ERP-Tenant=acme."
             )
         if any(ch in value for ch in "\r\n\0"):
             raise InvalidInputError(f"value of header {header!r} contains a line break or NUL: remove it.")
@@ -77,6 +85,7 @@ def load_spec(
     headers: Mapping[str, str] | None = None,
     auth_scheme: str | None = None,
     overrides: SdkOverrides | None = None,
+    limits: SpecLimits | None = None,
 ) -> ParsedSpec:
     """Parse an OpenAPI 3.x / Swagger 2.0 (YAML or JSON) or OData V2/V4 EDMX spec into an SdkSpec.
 
@@ -90,12 +99,15 @@ def load_spec(
         auth_scheme: which security scheme to use (OpenAPI: a securitySchemes name; EDMX: bearer|basic|none).
         overrides: the operator's per-operation overrides (:func:`sdk_builder.parse_overrides`); part of the
             spec hash, applied after inference.
+        limits: bounds on the spec's size, nesting and ``$ref`` expansion (default:
+            :meth:`SpecLimits.from_env`, the ``ERP_SPEC_*`` settings).
 
     Returns:
         The :class:`ParsedSpec`: the SdkSpec, the operations skipped with reasons, and warnings.
 
     Raises:
         SpecError: the document cannot be parsed or builds no operation at all.
+        SpecLimitExceeded: the document exceeds a limit (the message names it and its setting).
         InvalidInputError: an option is invalid.
 
     Example:
@@ -114,12 +126,12 @@ def load_spec(
             ) from None
     options = _options(shown, base_url, name, headers, auth_scheme, overrides=overrides)
     digest = spec_hash(raw, options)
-    parsed = _parse(raw, shown, options, digest)
+    parsed = _parse(raw, shown, options, digest, limits or SpecLimits.from_env())
     return apply_overrides(parsed, overrides) if overrides is not None else parsed
 
 
-def _parse(raw: bytes, shown: str, options: BuildOptions, digest: str) -> ParsedSpec:
-    document = decode(raw, shown)
+def _parse(raw: bytes, shown: str, options: BuildOptions, digest: str, limits: SpecLimits) -> ParsedSpec:
+    document = decode(raw, shown, limits)
     if document.xml is not None:
         edmx = EdmxBuilder(document.xml, options=options, spec_hash=digest, warnings=document.warnings)
         return edmx.build()
@@ -133,7 +145,8 @@ def _parse(raw: bytes, shown: str, options: BuildOptions, digest: str) -> Parsed
                 filename=shown,
             )
         builder = OpenApiBuilder(
-            data, fmt=SourceFormat.OPENAPI_3, options=options, spec_hash=digest, warnings=document.warnings
+            data, fmt=SourceFormat.OPENAPI_3, options=options, spec_hash=digest, warnings=document.warnings,
+            limits=limits,
         )
         return builder.build()
     if "swagger" in data:
@@ -151,6 +164,7 @@ def _parse(raw: bytes, shown: str, options: BuildOptions, digest: str) -> Parsed
             options=options,
             spec_hash=digest,
             warnings=document.warnings,
+            limits=limits,
         )
         return builder.build()
     raise not_a_spec(shown)

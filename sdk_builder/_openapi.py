@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from erp_platform.sandbox._headers import HOST_OWNED_HEADERS, host_owned_reason
 from erp_platform.sandbox._manifest import AuthConfig, AuthScheme, HeaderSource
 from sdk_builder._credentials import credential_requirements
 from sdk_builder._errors import SpecError
 from sdk_builder._keys import infer_key
+from sdk_builder._limits import RefBudget, SpecLimits
 from sdk_builder._model import (
     DateFormat,
     Decision,
@@ -32,6 +34,7 @@ from sdk_builder._model import (
 )
 from sdk_builder._naming import PARAMETER_RESERVED, NameAllocator, default_name, snake_case
 from sdk_builder._openapi_schema import (
+    INLINE_MAX_VALUES,
     EntityRegistry,
     Resolver,
     ResponseShape,
@@ -51,11 +54,8 @@ _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _SUCCESS = re.compile(r"^2(\d\d|XX|xx)$")
 #: Headers the guest sets itself or the host owns; spec parameters with these names are not exposed.
 _HOST_HEADERS = frozenset({
-    "accept", "accept-encoding", "accept-charset", "content-type", "content-length", "authorization",
-    "cookie",
-    "host", "user-agent", "connection", "transfer-encoding", "te", "upgrade", "proxy-authorization",
-    "proxy-connection", "keep-alive", "expect", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
-    "forwarded",
+    *HOST_OWNED_HEADERS, "accept", "accept-encoding", "accept-charset", "content-type", "user-agent",
+    "proxy-connection", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
 })
 _SCALAR_TYPES = {
     "string": ParamType.STRING, "integer": ParamType.INTEGER, "number": ParamType.NUMBER,
@@ -82,6 +82,33 @@ class _RawOperation:
     item: dict[str, Any]
     op: dict[str, Any]
     op_id: str
+
+
+def undeclared_cookie() -> str:
+    """The refusal of ``--header Cookie=...`` for a spec that declares no cookie."""
+    return (
+        f"--header 'Cookie' is refused: {host_owned_reason('cookie')}, and this spec declares none (no "
+        "cookie parameter or cookie security scheme). Store session credentials with `erp credentials set`."
+    )
+
+
+def template_problem(template: str) -> str | None:
+    """Why a path template's braces are malformed (nested, unclosed, stray or empty), or None."""
+    opened = -1
+    for i, ch in enumerate(template):
+        if ch == "{":
+            if opened >= 0:
+                return f"path template {template!r} nests '{{' inside a parameter at character {i + 1}"
+            opened = i
+        elif ch == "}":
+            if opened < 0:
+                return f"path template {template!r} has a '}}' without its '{{' at character {i + 1}"
+            if i == opened + 1:
+                return f"path template {template!r} has an empty parameter '{{}}' at character {i}"
+            opened = -1
+    if opened >= 0:
+        return f"path template {template!r} does not close the '{{' at character {opened + 1}"
+    return None
 
 
 def path_encodings(template: str) -> dict[str, ValueEncoding]:
@@ -127,7 +154,7 @@ class OpenApiBuilder:
 
     def __init__(
         self, doc: dict[str, Any], *, fmt: SourceFormat, options: BuildOptions, spec_hash: str,
-        warnings: tuple[str, ...] = (),
+        warnings: tuple[str, ...] = (), limits: SpecLimits | None = None,
     ) -> None:
         self.doc = doc
         self.fmt = fmt
@@ -135,7 +162,7 @@ class OpenApiBuilder:
         self.filename = options.filename
         self.spec_hash = spec_hash
         self.warnings: list[str] = list(warnings)
-        self.resolver = Resolver(doc)
+        self.resolver = Resolver(doc, RefBudget(limits or SpecLimits.from_env(), options.filename))
         self.registry = EntityRegistry(self.resolver)
         self.skipped: list[SkippedOperation] = []
         self.dropped_headers: set[str] = set(_HOST_HEADERS)
@@ -181,6 +208,13 @@ class OpenApiBuilder:
                 self._skip(raw, reason)
         operations = self._fill_resources(operations)
         operations = self._primary_keys(operations)
+        if not operations and not self.skipped:
+            ignored = "; ".join(w.removeprefix(f"{self.filename}: ") for w in self.warnings if "path '" in w)
+            raise SpecError(
+                f"the spec's paths define no operation{f' ({ignored})' if ignored else ''}. Pass a spec whose "
+                "paths have operations (get, post, ...).",
+                filename=self.filename,
+            )
         if not operations:
             reasons = "; ".join(f"{s.operation_id}: {s.reason}" for s in self.skipped[:3])
             raise SpecError(
@@ -225,7 +259,14 @@ class OpenApiBuilder:
             if not isinstance(raw_item, dict):
                 self.warnings.append(f"{self.filename}: path {str(path)!r} is not a mapping; ignored")
                 continue
-            item = self.resolver.deref(raw_item) if "$ref" in raw_item else raw_item
+            try:
+                item = self.resolver.deref(raw_item) if "$ref" in raw_item else raw_item
+            except SkipOperation as exc:
+                self.warnings.append(f"{self.filename}: path {str(path)!r} is ignored: its {exc}")
+                continue
+            if not isinstance(item, dict):
+                self.warnings.append(f"{self.filename}: path {str(path)!r} is not a mapping; ignored")
+                continue
             for method in _METHODS:
                 op = item.get(method)
                 if not isinstance(op, dict):
@@ -249,7 +290,24 @@ class OpenApiBuilder:
                     merged[(str(resolved.get("in")), resolved["name"])] = resolved
         return list(merged.values())
 
+    def _declares_cookie(self, raw_ops: list[_RawOperation]) -> bool:
+        """The spec declares a cookie: a cookie or ``Cookie`` header parameter, or an apiKey in a cookie."""
+        schemes = as_dict(as_dict(self.doc.get("components")).get("securitySchemes"))
+        if any(isinstance(s, dict) and str(s.get("in")).lower() == "cookie" for s in schemes.values()):
+            return True
+        for raw in raw_ops:
+            try:
+                params = self._parameters(raw)
+            except SkipOperation:
+                continue
+            if any(p.get("in") == "cookie" or (p.get("in") == "header" and str(p["name"]).lower() == "cookie")
+                   for p in params):
+                return True
+        return False
+
     def _required_headers(self, raw_ops: list[_RawOperation]) -> tuple[HeaderSource, ...]:
+        if any(n.lower() == "cookie" for n, _ in self.options.headers) and not self._declares_cookie(raw_ops):
+            raise SpecError(undeclared_cookie(), filename=self.filename)
         headers: list[HeaderSource] = [HeaderSource(name=n, value=v) for n, v in self.options.headers]
         given = {n.lower() for n, _ in self.options.headers}
         counts: dict[str, int] = {}
@@ -310,6 +368,9 @@ class OpenApiBuilder:
     # -- one operation ------------------------------------------------------------------------------------
 
     def _operation(self, raw: _RawOperation) -> Operation:
+        problem = template_problem(raw.path)
+        if problem is not None:
+            raise SkipOperation(f"{problem}: write each parameter as {{name}}")
         encodings = path_encodings(raw.path)
         params = self._parameters(raw)
         declared_path = {p["name"] for p in params if p.get("in") == "path"}
@@ -506,11 +567,18 @@ class OpenApiBuilder:
             description=str(body.get("description") or ""),
             encoding=ValueEncoding.PLAIN,
         )
+        inlined, complete = self.resolver.to_json(schema) if isinstance(schema, dict) else ({}, True)
+        if not complete:
+            self.warnings.append(
+                f"{self.filename}: the request body schema of {raw.method.upper()} {raw.path} inlines more than "
+                f"{INLINE_MAX_VALUES:,} values; deeper $refs are left out of the SDK's copy of it (requests "
+                "are not affected)."
+            )
         request_body = RequestBody(
             content_type="application/json" if media in ("*/*", "application/*") else media,
             required=required,
             entity=entity,
-            json_schema=self.resolver.to_json(schema) if isinstance(schema, dict) else {},
+            json_schema=inlined,
         )
         return param, request_body
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from erp_platform.sandbox._protocol import FieldKind
+from sdk_builder._limits import RefBudget
 from sdk_builder._model import DateFormat, Entity, EntityField
 from sdk_builder._naming import NameAllocator
 
@@ -46,11 +47,16 @@ def media_is_json(media_type: str) -> bool:
     return base in _JSON_MEDIA_EXACT or base.endswith("+json")
 
 
+#: Values one inlined schema (a request body's ``json_schema``) may hold before further refs are cut.
+INLINE_MAX_VALUES = 10_000
+
+
 class Resolver:
     """Resolves local ``$ref`` pointers (``#/...``) of one document; other refs skip the operation."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
+    def __init__(self, document: dict[str, Any], budget: RefBudget | None = None) -> None:
         self._doc = document
+        self._budget = budget
 
     def deref(self, node: Any) -> Any:
         """Follow ``$ref`` chains; keys next to a ``$ref`` (OpenAPI 3.1 style) override the target's."""
@@ -64,6 +70,8 @@ class Resolver:
             if ref in seen:
                 raise SkipOperation(f"reference {ref!r} refers to itself")
             seen.add(ref)
+            if self._budget is not None:
+                self._budget.spend(ref, len(seen))
             target: Any = self._doc
             for raw_part in ref[2:].split("/"):
                 part = unquote(raw_part).replace("~1", "/").replace("~0", "~")
@@ -109,21 +117,72 @@ class Resolver:
                     return merged
         return node
 
-    def to_json(self, schema: Any, depth: int = 0, stack: tuple[str, ...] = ()) -> Any:
-        """A self-contained copy of ``schema`` with refs inlined (cycles and depth > 6 cut to ``{}``)."""
-        if isinstance(schema, dict):
-            ref = schema.get("$ref")
-            if isinstance(ref, str):
-                if ref in stack or depth > 6:
-                    return {}
-                return self.to_json(self.deref(schema), depth + 1, (*stack, ref))
-            kept = {str(k): v for k, v in schema.items() if not str(k).startswith("x-")}
-            return {k: self.to_json(v, depth, stack) for k, v in kept.items()}
-        if isinstance(schema, list):
-            return [self.to_json(v, depth, stack) for v in schema]
-        if schema is None or isinstance(schema, (str, int, float, bool)):
-            return schema
-        return str(schema)
+    def to_json(self, schema: Any, *, max_values: int = INLINE_MAX_VALUES) -> tuple[Any, bool]:
+        """A self-contained copy of ``schema`` with refs inlined, and whether it is complete.
+
+        Cycles and refs deeper than 6 are cut to ``{}``; so is every ref met once the copy holds
+        ``max_values`` values (a schema graph can expand exponentially), which makes it incomplete.
+        """
+        count = [0, 0]  # values copied, refs cut for size
+
+        def copy(node: Any, depth: int, stack: tuple[str, ...]) -> Any:
+            count[0] += 1
+            if self._budget is not None:
+                self._budget.copy()
+            if isinstance(node, dict):
+                ref = node.get("$ref")
+                if isinstance(ref, str):
+                    if ref in stack or depth > 6:
+                        return {}
+                    if count[0] >= max_values:
+                        count[1] += 1
+                        return {}
+                    return copy(self.deref(node), depth + 1, (*stack, ref))
+                kept = {str(k): v for k, v in node.items() if not str(k).startswith("x-")}
+                return {k: copy(v, depth, stack) for k, v in kept.items()}
+            if isinstance(node, list):
+                return [copy(v, depth, stack) for v in node]
+            if node is None or isinstance(node, (str, int, float, bool)):
+                return node
+            return str(node)
+
+        if self._budget is not None:
+            self._budget.check_inline(self.expansion_bound(schema))
+        value = copy(schema, 0, ())
+        return value, count[1] == 0
+
+    def expansion_bound(self, schema: Any) -> int:
+        """An upper bound of the values in ``schema`` with every ref inlined to depth 6 (cycles ignored).
+
+        Memoised per (value, depth), so it costs at most seven visits per value of the document even
+        when the refs fan out exponentially.
+        """
+        memo: dict[tuple[int, int], int] = {}
+        alive: list[Any] = []  # merged $ref siblings: kept so their ids stay unique during the walk
+
+        def size(node: Any, depth: int) -> int:
+            key = (id(node), depth)
+            if key in memo:
+                return memo[key]
+            total = 1
+            if isinstance(node, dict):
+                ref = node.get("$ref")
+                if isinstance(ref, str):
+                    if depth <= 6:
+                        try:
+                            target = self.deref(node)
+                        except SkipOperation:
+                            target = None
+                        alive.append(target)
+                        total += size(target, depth + 1)
+                else:
+                    total += sum(size(v, depth) for k, v in node.items() if not str(k).startswith("x-"))
+            elif isinstance(node, list):
+                total += sum(size(v, depth) for v in node)
+            memo[key] = total
+            return total
+
+        return size(schema, 0)
 
 
 def schema_type(schema: dict[str, Any]) -> tuple[str | None, bool]:

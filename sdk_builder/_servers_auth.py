@@ -7,10 +7,29 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from erp_platform.sandbox._headers import host_owned_reason
 from erp_platform.sandbox._manifest import AuthConfig, AuthScheme
 from sdk_builder._errors import SpecError
 
 _VARIABLE = re.compile(r"\{([^{}]+)\}")
+_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$")
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` (lower case, from a URL) cannot be an SDK's domain, or None for a host name or IP."""
+    if ":" in host:  # IPv6 literal, validated by the egress guard
+        return None
+    if "*" in host:
+        return (
+            f"its host {host!r} contains '*': a wildcard would let the SDK reach every matching host. Name "
+            "the ERP's own host"
+        )
+    if not _HOST_NAME.match(host):
+        return (
+            f"its host {host!r} is not a host name (letters, digits, '-' and '.'; a server variable without "
+            "a default stays as '{name}')"
+        )
+    return None
 
 
 def normalise_base_url(url: str, *, what: str, filename: str) -> str:
@@ -19,6 +38,12 @@ def normalise_base_url(url: str, *, what: str, filename: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SpecError(
             f"{what} {url!r} is not an absolute http(s) URL. Pass --base-url https://<erp-host>/<service-root>.",
+            filename=filename,
+        )
+    problem = host_problem(parts.hostname)
+    if problem is not None:
+        raise SpecError(
+            f"{what} {url!r} is refused: {problem}, e.g. --base-url https://erp.example.com/api/.",
             filename=filename,
         )
     if parts.username or parts.password or parts.query or parts.fragment:
@@ -120,6 +145,13 @@ def resolve_base_url(
     domains: list[str] = []
     for url in [base, *(u for u, _ in absolute if sandbox_reason(u) is None)]:
         host = (urlsplit(url).hostname or "").lower()
+        problem = host_problem(host) if host else None
+        if problem is not None:
+            index = next(i for i, (u, _) in enumerate(absolute) if u == url)
+            raise SpecError(
+                f"servers[{index}].url {url!r} is refused: {problem} (or remove that server from the spec).",
+                filename=filename,
+            )
         if host and host not in domains:
             domains.append(host)
     return base, tuple(domains), evidence
@@ -141,6 +173,8 @@ def _scheme_auth(scheme: Mapping[str, Any]) -> AuthConfig | None:
         if not isinstance(name, str) or not name:
             return None
         if where == "header":
+            if name.strip().lower() != "authorization" and host_owned_reason(name) is not None:
+                return None  # an apiKey "in" Host, Content-Length, ...: unsupported, never sent
             return AuthConfig(scheme=AuthScheme.API_KEY_HEADER, credential="api_key", header_name=name)
         if where == "query":
             return AuthConfig(scheme=AuthScheme.API_KEY_QUERY, credential="api_key", param_name=name)

@@ -152,6 +152,11 @@ BAD_SETTINGS = [
         "invalid setting: ERP_CODE_SERVER_PORT_BASE: '80' is not a port from 1024 to 65000; tenant code servers "
         "listen on this base plus the tenant's id, e.g. ERP_CODE_SERVER_PORT_BASE=4000",
     ),
+    ({"ERP_SPEC_MAX_NODES": "0"}, "invalid setting: ERP_SPEC_MAX_NODES: Input should be greater than 0"),
+    ({"ERP_SPEC_MAX_BYTES": "64MB"},
+     "invalid setting: ERP_SPEC_MAX_BYTES: Input should be a valid integer, unable to parse string as an integer"),
+    ({"ERP_SPEC_PARSE_TIMEOUT_SECONDS": "-5"},
+     "invalid setting: ERP_SPEC_PARSE_TIMEOUT_SECONDS: Input should be greater than 0"),
 ]
 
 

@@ -138,7 +138,8 @@ def allow_egress(
     revoke: bool = typer.Option(False, "--revoke", help="remove the exception instead"),
     as_json: bool = JSON,
 ) -> None:
-    """Let this tenant's SDKs reach one private/loopback address (explicit, audited; for local ERPs)."""
+    """Let this tenant's SDKs reach one private/loopback HOST:PORT (explicit, audited; for on-premise or
+    local ERPs). Public addresses are refused: SDKs reach those through their spec's domains."""
     with platform() as plat:
         _show(plat.tenants.allow_private_egress(slug, host_port, allow=not revoke), as_json)
 

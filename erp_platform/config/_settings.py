@@ -67,6 +67,24 @@ class Settings(BaseSettings):
         "ports on every host); unset: free ports picked at start",
     )
 
+    spec_max_bytes: int = Field(
+        64 * 1024 * 1024, gt=0, description="largest spec file `erp sdk build` reads, in bytes"
+    )
+    spec_max_nodes: int = Field(
+        5_000_000, gt=0, description="values in a decoded spec, each YAML alias counted as a full copy"
+    )
+    spec_max_depth: int = Field(200, gt=0, description="nesting of mappings and lists in a spec")
+    spec_max_ref_expansions: int = Field(
+        1_500_000, gt=0, description="$ref pointers followed plus values inlined while building one SDK"
+    )
+    spec_max_ref_chain: int = Field(64, gt=0, description="$ref pointers in a row on the way to one value")
+    spec_parse_memory_mb: int = Field(
+        2048, gt=0, description="address space of the child process that parses a spec, in MB"
+    )
+    spec_parse_timeout_seconds: float = Field(
+        300.0, gt=0, description="wall-clock time of the child process that parses a spec"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:

@@ -19,31 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from erp_platform.sandbox._addresses import IPAddress, parse_ip_literal, refused_class
 from erp_platform.sandbox._errors import CallContext, EgressDenied
+from erp_platform.sandbox._headers import host_owned_reason
 from erp_platform.sandbox._manifest import SdkManifest
 
 #: ``(host, port) -> IP address strings``; the default asks the system resolver.
 Resolver = Callable[[str, int], Sequence[str]]
 
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_FORBIDDEN_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "cookie2",
-        "host",
-        "forwarded",
-        "connection",
-        "keep-alive",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-        "expect",
-    }
-)
-_FORBIDDEN_PREFIXES = ("proxy-", "x-forwarded-")
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -189,7 +171,7 @@ class EgressGuard:
         self._suffixes = tuple(
             d.lower().rstrip(".")[1:] for d in manifest.allowed_domains if d.startswith("*.")
         )
-        forbidden = set(_FORBIDDEN_HEADERS)
+        forbidden: set[str] = set()
         if manifest.auth.header_name:
             forbidden.add(manifest.auth.header_name.lower())
         forbidden.update(h.name.lower() for h in manifest.required_headers)
@@ -297,7 +279,7 @@ class EgressGuard:
             if not _TOKEN.match(name):
                 raise self._deny(context, display, f"header name {name[:60]!r} is not a valid HTTP token")
             lower = name.lower()
-            if lower in self._forbidden_headers or lower.startswith(_FORBIDDEN_PREFIXES):
+            if lower in self._forbidden_headers or host_owned_reason(lower) is not None:
                 raise self._deny(
                     context, display,
                     f"header {name!r} may not be set by the SDK: the host sets credentials, "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from erp_platform.sandbox._headers import host_owned_reason
 
 
 class AuthScheme(StrEnum):
@@ -26,6 +28,15 @@ class AuthConfig(BaseModel):
     header_name: str | None = Field(None, description="api_key_header: header to put the key in")
     param_name: str | None = Field(None, description="api_key_query: query parameter to put the key in")
 
+    @field_validator("header_name")
+    @classmethod
+    def _key_header_not_host_owned(cls, name: str | None) -> str | None:
+        # An API key may travel in Authorization (the host puts it there); never in Host, Content-Length...
+        why = None if name is None or name.strip().lower() == "authorization" else host_owned_reason(name)
+        if why is not None:
+            raise ValueError(f"an API key cannot be sent in header {name!r}: it is owned by the host ({why})")
+        return name
+
 
 class HeaderSource(BaseModel):
     """A header the ERP requires on every request and where the host takes its value from."""
@@ -35,6 +46,15 @@ class HeaderSource(BaseModel):
     name: str
     credential: str | None = Field(None, description="take the value from this credential (host-added)")
     value: str | None = Field(None, description="constant value (non-secret)")
+
+    @field_validator("name")
+    @classmethod
+    def _not_host_owned(cls, name: str) -> str:
+        # Cookie passes here: the builder admits it only when the spec declares one.
+        why = host_owned_reason(name, cookie_declared=True)
+        if why is not None:
+            raise ValueError(f"header {name!r} is owned by the host ({why}); an SDK cannot send it")
+        return name
 
 
 class SandboxLimits(BaseModel):

@@ -69,7 +69,16 @@ from erp_platform.sdks._registry import (
 )
 from erp_platform.sdks._runtime import process_runtime
 from erp_platform.sdks._testing import MAX_TESTED_OPERATIONS, run_sandbox_tests
-from sdk_builder import BuiltSdk, CredentialRequirement, Generator, Operation, SdkOverrides, SdkSpec, build_sdk
+from sdk_builder import (
+    BuiltSdk,
+    CredentialRequirement,
+    Generator,
+    Operation,
+    SdkOverrides,
+    SdkSpec,
+    SpecLimits,
+    build_sdk,
+)
 
 if TYPE_CHECKING:
     from erp_platform._platform import Platform
@@ -113,6 +122,7 @@ class SdkService:
         rate_limiter: RateLimiter | None = None,
         generator: Generator | None = None,
         max_tested_operations: int = MAX_TESTED_OPERATIONS,
+        spec_limits: SpecLimits | None = None,
     ) -> None:
         self._engine = engine
         self._objects = objects
@@ -123,12 +133,20 @@ class SdkService:
         self._quota_limiters = QuotaRateLimiters()
         self._generator = generator
         self._max_tested = max_tested_operations
+        self._spec_limits = spec_limits
         self._loader = ComponentLoader(objects, self._runtime, cache_dir)
 
     @classmethod
     def from_platform(cls, platform: Platform, **options: Any) -> SdkService:
         """A service on the platform's database, object store and credential store (cache: ERP_HOME)."""
-        cache_dir = platform.settings.resolved_home / "cache" / "wasm"
+        settings = platform.settings
+        cache_dir = settings.resolved_home / "cache" / "wasm"
+        options.setdefault("spec_limits", SpecLimits(
+            max_bytes=settings.spec_max_bytes, max_nodes=settings.spec_max_nodes,
+            max_depth=settings.spec_max_depth, max_ref_expansions=settings.spec_max_ref_expansions,
+            max_ref_chain=settings.spec_max_ref_chain, memory_mb=settings.spec_parse_memory_mb,
+            timeout_seconds=settings.spec_parse_timeout_seconds,
+        ))
         return cls(platform.engine, platform.objects, platform.credentials, cache_dir=cache_dir, **options)
 
     # -- build ------------------------------------------------------------------------------------------
@@ -173,7 +191,7 @@ class SdkService:
         raw, shown = _read_source(spec_source, filename)
         built = build_sdk(
             raw, cache_dir=self._cache_dir, filename=shown, name=name, base_url=base_url, headers=headers,
-            auth_scheme=auth_scheme, generator=self._generator, overrides=overrides,
+            auth_scheme=auth_scheme, generator=self._generator, overrides=overrides, limits=self._spec_limits,
         )
         with self._engine.connect() as conn:
             existing = find_identical(
@@ -190,41 +208,58 @@ class SdkService:
         precompiled = bytes(component.component.serialize())
         timings["precompile_seconds"], mark = time.perf_counter() - mark, time.perf_counter()
         spec = built.spec
-        with self._engine.begin() as conn:
-            row_tenant = tenant_row(conn, tenant)
-            lock_sdk(conn, row_tenant.id, spec.name)
-            version = next_version(conn, row_tenant.id, spec.name)
-            manifest = spec.to_manifest(tenant, spec.name, version)
-            report = run_sandbox_tests(spec, manifest, component, max_operations=self._max_tested)
-            timings["sandbox_tests_seconds"], mark = time.perf_counter() - mark, time.perf_counter()
-            ref = VersionRef(tenant, spec.name, version)
-            refs = store_artifacts(
-                self._objects, ref,
-                ArtifactSet(spec_bytes=raw, spec_filename=shown, files=built.generated.files,
-                            facade=built.generated.facade, wasm_path=built.wasm_path,
-                            precompiled=precompiled),
-            )
-            status = "TESTING" if report.passed else "FAILED"
-            values = _row_values(row_tenant, built, version=version, status=status, manifest=manifest,
-                                 report=report, refs=refs)
-            row = insert_version(conn, values)
-            record_audit(
-                conn, action="sdk.build", target_type="sdk", target_id=f"{spec.name}@{version}",
-                tenant_slug=tenant,
-                details={
-                    "version": version, "status": status, "filename": shown, "spec_hash": spec.spec_hash,
-                    "code_hash": built.generated.code_hash, "wasm_hash": built.wasm_hash,
-                    "builder_version": built.generated.builder_version,
-                    "operation_count": len(spec.operations), "skipped_operations": len(built.parsed.skipped),
-                    "tests": report.summary(),
-                },
-            )
+        written: list[VersionRef] = []  # version folders this build wrote to; removed if it fails
+        try:
+            with self._engine.begin() as conn:
+                row_tenant = tenant_row(conn, tenant)
+                lock_sdk(conn, row_tenant.id, spec.name)
+                version = next_version(conn, row_tenant.id, spec.name)
+                manifest = spec.to_manifest(tenant, spec.name, version)
+                report = run_sandbox_tests(spec, manifest, component, max_operations=self._max_tested)
+                timings["sandbox_tests_seconds"], mark = time.perf_counter() - mark, time.perf_counter()
+                ref = VersionRef(tenant, spec.name, version)
+                written.append(ref)
+                refs = store_artifacts(
+                    self._objects, ref,
+                    ArtifactSet(spec_bytes=raw, spec_filename=shown, files=built.generated.files,
+                                facade=built.generated.facade, wasm_path=built.wasm_path,
+                                precompiled=precompiled),
+                )
+                status = "TESTING" if report.passed else "FAILED"
+                values = _row_values(row_tenant, built, version=version, status=status, manifest=manifest,
+                                     report=report, refs=refs)
+                row = insert_version(conn, values)
+                record_audit(
+                    conn, action="sdk.build", target_type="sdk", target_id=f"{spec.name}@{version}",
+                    tenant_slug=tenant,
+                    details={
+                        "version": version, "status": status, "filename": shown, "spec_hash": spec.spec_hash,
+                        "code_hash": built.generated.code_hash, "wasm_hash": built.wasm_hash,
+                        "builder_version": built.generated.builder_version,
+                        "operation_count": len(spec.operations), "skipped_operations": len(built.parsed.skipped),
+                        "tests": report.summary(),
+                    },
+                )
+        except BaseException:
+            self._discard(written)
+            raise
         timings["register_seconds"] = time.perf_counter() - mark
         timings["total_seconds"] = time.perf_counter() - started
         logger.info("sdk built: tenant=%s sdk=%s version=%d status=%s tests=%s", tenant, spec.name, version,
                     status, report.summary())
         stages = {key.removesuffix("_seconds"): round(value, 4) for key, value in timings.items()}
         return to_info(tenant, row, warnings=built.parsed.warnings, timings=stages)
+
+    def _discard(self, folders: builtins.list[VersionRef]) -> None:
+        """Remove what a failed build wrote (no committed row owns it), so nothing is left half-made."""
+        for folder in folders:
+            try:
+                removed = self._objects.delete_prefix(folder.key())
+            except ErpPlatformError as exc:
+                logger.error("sdk build failed and its artifacts under %s could not be removed: %s",
+                             folder.key().path, exc)
+            else:
+                logger.info("sdk build failed: removed %d artifact(s) under %s", removed, folder.key().path)
 
     # -- reads ------------------------------------------------------------------------------------------
     def list(self, tenant: str) -> builtins.list[SdkVersionInfo]:

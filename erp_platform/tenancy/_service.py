@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from erp_platform._errors import ConflictError, InvalidInputError, NotFoundError
 from erp_platform.db import quote_ident, validate_slug
 from erp_platform.registry import Tenant, record_audit
+from erp_platform.tenancy._egress import Resolver, check_private_target
 from erp_platform.tenancy._models import TenantInfo
 from erp_platform.tenancy._tiers import TIER_POLICIES, Quotas, Tier
 
@@ -33,9 +34,12 @@ def tenant_role_name(conn: Connection, slug: str) -> str:
 class TenantService:
     """Creates, lists and changes tenants. Every change is audited in the same transaction."""
 
-    def __init__(self, engine: Engine, *, purge_hooks: Sequence[PurgeHook] = ()) -> None:
+    def __init__(
+        self, engine: Engine, *, purge_hooks: Sequence[PurgeHook] = (), resolver: Resolver | None = None
+    ) -> None:
         self._engine = engine
         self._purge_hooks = tuple(purge_hooks)
+        self._resolver = resolver
 
     # -- queries -------------------------------------------------------------------------------------
     def list(self, *, include_deleted: bool = False) -> list[TenantInfo]:
@@ -170,8 +174,16 @@ class TenantService:
         return self.get(slug)
 
     def allow_private_egress(self, slug: str, host_port: str, *, allow: bool = True) -> TenantInfo:
-        """Explicitly let (or stop letting) this tenant's SDKs reach a private/loopback ``host:port``."""
+        """Explicitly let (or stop letting) this tenant's SDKs reach a private/loopback ``host:port``.
+
+        Raises:
+            InvalidInputError: not HOST:PORT, or (when allowing) the host is or resolves to a public or
+                cloud metadata address: public ERPs need no exception.
+        """
         entry = _parse_host_port(host_port)
+        if allow:
+            host, _, port = entry.rpartition(":")
+            check_private_target(host, int(port), self._resolver)
         with self._engine.begin() as conn:
             row = self._load(conn, slug, for_update=True)
             current = list(row.egress_private_allowlist or [])

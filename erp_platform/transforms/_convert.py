@@ -199,6 +199,7 @@ class Check:
     target: str
     source: pl.Expr
     converted: pl.Expr
+    failure: str = "cannot be converted to"  # what went wrong, before the target type in the message
 
 
 def verify_conversions(frame: pl.LazyFrame, checks: Sequence[Check], *, where: str, hint: str,
@@ -217,7 +218,7 @@ def verify_conversions(frame: pl.LazyFrame, checks: Sequence[Check], *, where: s
         bad = data.with_row_index("__erp_row").filter(pl.col(name))
         if bad.height:
             rows = bad.select("__erp_row", name + "_src").head(SAMPLE_SIZE).rows()
-            raise ConversionError(where=where, subject=check.subject, target=check.target,
+            raise ConversionError(where=where, subject=check.subject, target=check.target, failure=check.failure,
                                   bad_count=bad.height, total=data.height,
                                   samples=[(int(r), v) for r, v in rows], hint=hint)
     return data.drop(hidden + [h + "_src" for h in hidden])

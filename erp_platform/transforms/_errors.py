@@ -43,7 +43,8 @@ class ConversionError(InvalidInputError):
     """Values of a column cannot be converted to a type; names the column, the type, samples and rows."""
 
     def __init__(self, *, where: str, subject: str, target: str, bad_count: int, total: int,
-                 samples: Sequence[tuple[int, object]], hint: str) -> None:
+                 samples: Sequence[tuple[int, object]], hint: str,
+                 failure: str = "cannot be converted to") -> None:
         self.subject = subject
         self.target = target
         self.bad_count = bad_count
@@ -51,7 +52,7 @@ class ConversionError(InvalidInputError):
         shown = ", ".join(f"{_short(value)} at row {row}" for row, value in self.samples)
         more = f" (showing the first {len(self.samples)})" if bad_count > len(self.samples) else ""
         super().__init__(
-            f"{where}: {subject}: {bad_count} of {total} values cannot be converted to {target}: "
+            f"{where}: {subject}: {bad_count} of {total} values {failure} {target}: "
             f"{shown}{more}; rows are counted from 0. {hint}"
         )
 

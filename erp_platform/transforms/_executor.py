@@ -2,7 +2,8 @@
 
 Steps stay lazy except where data must be looked at to keep the "no silent nulls" promise: a step
 with a checked conversion (a ``cast`` op, or ``cast()``/``to_date()``/``to_timestamp()`` in an
-expression) is collected once to verify every value converted, then continues lazily.
+expression) is collected once to verify every value converted, then continues lazily. Integer and
+decimal arithmetic in expressions is checked as it runs: an overflow fails the step (no wrapped numbers).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def _run_step(plan: StepPlan, frame: pl.LazyFrame, frames: Mapping[str, pl.LazyF
             return frame.with_columns(columns), site
         return verify_conversions(frame, checks, where=where, hint=_HINT, extra=columns).lazy(), site
     if isinstance(op, FilterOp | DeriveOp):
-        compiled = compile_expression(op.expr, plan.before, ctx=ctx, first_random_site=site)
+        compiled = compile_expression(op.expr, plan.before, ctx=ctx, first_random_site=site, where=where)
         site += compiled.random_sites
         name = op.column if isinstance(op, DeriveOp) else "__erp_keep"
         value = compiled.expr.alias(name)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -23,6 +23,7 @@ from decimal import Decimal
 import polars as pl
 
 from erp_platform.transforms import _logical as lt
+from erp_platform.transforms import _overflow as overflow
 from erp_platform.transforms._context import ExecutionContext
 from erp_platform.transforms._convert import Check, conversion_rule, convert, refusal_hint, to_text
 from erp_platform.transforms._errors import ExpressionError
@@ -65,7 +66,7 @@ class CompiledExpression:
 
 
 def compile_expression(text: str, schema: Mapping[str, str], *, ctx: ExecutionContext | None = None,
-                       first_random_site: int = 0) -> CompiledExpression:
+                       first_random_site: int = 0, where: str | None = None) -> CompiledExpression:
     """Parse, type-check and compile ``text`` against ``schema``.
 
     Args:
@@ -74,12 +75,18 @@ def compile_expression(text: str, schema: Mapping[str, str], *, ctx: ExecutionCo
         ctx: run context for ``now()`` and ``random_id()`` (None: type-check only).
         first_random_site: index of this expression's first ``random_id()`` call within the step, so two
             calls in one transform never produce the same ids.
+        where: what runs the expression, for errors met on the data (default: the transform's step).
 
     Raises:
         ExpressionError: syntax, unknown column or function, wrong arity, or a type mismatch.
+
+    Integer and decimal arithmetic is checked on the data: a result that overflows its type raises
+    ConversionError (naming ``where``, the operation in ``text`` and the rows) when the frame is collected.
     """
     node = parse_expression(text)
-    compiler = _Compiler(text, schema, ctx, first_random_site)
+    if where is None:
+        where = f"transform {ctx.workflow}.{ctx.step}" if ctx else "expression"
+    compiler = _Compiler(text, schema, ctx, first_random_site, where)
     typed = compiler.visit(node)
     return CompiledExpression(text, typed.expr, typed.type, tuple(compiler.checks),
                               compiler.site - first_random_site)
@@ -103,6 +110,7 @@ class _Compiler:
     schema: Mapping[str, str]
     ctx: ExecutionContext | None
     site: int
+    where: str
     checks: list[Check] = field(default_factory=list)
 
     def fail(self, node: Expr, reason: str) -> ExpressionError:
@@ -181,7 +189,10 @@ class _Compiler:
             return _Typed(~self._boolean(operand, "not"), lt.BOOLEAN, node)
         if not lt.is_number(operand.type) and operand.type != lt.UNKNOWN:
             raise self.fail(node, f"unary - needs a number, got {operand.type}")
-        return _Typed(-operand.expr, operand.type if operand.type != lt.UNKNOWN else lt.BIGINT, node)
+        type_ = operand.type if operand.type != lt.UNKNOWN else lt.BIGINT
+        if type_ == lt.BIGINT:
+            return self._checked(node, (operand.expr.cast(pl.Int64()),), overflow.wide_integer("-"), type_)
+        return _Typed(-operand.expr, type_, node)
 
     def _binary(self, node: Binary) -> _Typed:
         left, right = self.visit(node.left), self.visit(node.right)
@@ -223,18 +234,28 @@ class _Compiler:
             result = lt.numeric(lt.MAX_PRECISION, scale)
         dtype = lt.dtype_of(result)
         a, b = left.expr.cast(dtype), right.expr.cast(dtype)
-        if node.op == "+":
-            out = a + b
-        elif node.op == "-":
-            out = a - b
-        elif node.op == "*":
-            out = a * b
-        elif node.op == "/":
-            out = pl.when(b != 0).then(a / b).otherwise(None).cast(dtype)
-        else:
-            rem = a % b
-            signed = pl.when((rem != 0) & ((rem < 0) != (a < 0))).then(rem - b).otherwise(rem)
-            out = pl.when(b != 0).then(signed).otherwise(None).cast(dtype)
+        numeric = lt.numeric_of(result)
+        if result == lt.BIGINT and node.op in ("+", "-", "*"):
+            return self._checked(node, (a, b), overflow.wide_integer(node.op), result)
+        if numeric is not None:
+            operation = overflow.decimal(node.op, dtype, numeric[1], _operation)
+            return self._checked(node, (left.expr, right.expr), operation, result)
+        return _Typed(_operation(node.op, a, b, dtype), result, node)
+
+    def _checked(self, node: Binary | Unary | Call, operands: tuple[pl.Expr, ...],
+                 operation: overflow.Operation, result: str) -> _Typed:
+        """An operation that fails the step, naming this expression and the rows, where it overflows."""
+        what = node.name if isinstance(node, Call) else node.op
+
+        def shown(values: Sequence[object]) -> str:
+            if len(values) == 2:
+                return f"{values[0]} {what} {values[1]}"
+            return f"{what}({values[0]})" if isinstance(node, Call) else f"{what}{values[0]}"
+
+        label = f"{what}()" if isinstance(node, Call) else what
+        out = overflow.checked(operands, operation, dtype=lt.dtype_of(result), target=result, shown=shown,
+                               where=self.where, subject=f"{label} at character {node.pos + 1} of {self.text!r}",
+                               divides=what in ("/", "%"))
         return _Typed(out, result, node)
 
     def _common(self, node: Expr, types: list[str]) -> str:
@@ -404,6 +425,8 @@ class _Compiler:
         type_ = lt.BIGINT if arg.type == lt.UNKNOWN else arg.type
         expr = arg.expr.cast(lt.dtype_of(type_))
         if node.name == "abs":
+            if type_ == lt.BIGINT:
+                return self._checked(node, (expr,), overflow.wide_integer("abs"), type_)
             return _Typed(expr.abs(), type_, node)
         if lt.is_integer(type_):
             return _Typed(expr, type_, node)
@@ -455,6 +478,21 @@ class _Compiler:
         self.site += 1
         rows = pl.int_range(0, pl.len(), dtype=pl.Int64())
         return _Typed(rows.map_batches(lambda s: row_ids(seed, s), return_dtype=pl.String()), lt.TEXT, node)
+
+
+def _operation(op: str, a: pl.Expr, b: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """``a op b`` with the language's semantics: ``/`` and ``%`` by zero are null, ``%`` as in SQL."""
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return pl.when(b != 0).then(a / b).otherwise(None).cast(dtype)
+    rem = a % b
+    signed = pl.when((rem != 0) & ((rem < 0) != (a < 0))).then(rem - b).otherwise(rem)
+    return pl.when(b != 0).then(signed).otherwise(None).cast(dtype)
 
 
 def _single_quoted(text: str) -> str:

@@ -9,6 +9,8 @@ from enum import Enum
 from erp_platform.transforms._errors import ExpressionError
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false", "between", "as"})
+INT64_MAX = 9_223_372_036_854_775_807
+MAX_DECIMAL_DIGITS = 38
 _OPERATORS = ("||", "<=", ">=", "<>", "!=", "=", "<", ">", "+", "-", "*", "/", "%", "(", ")", ",")
 
 
@@ -83,13 +85,29 @@ def _number(text: str, start: int, tokens: list[Token]) -> int:
             j += 1
         if j == i + 1:
             raise ExpressionError(text, i, "a decimal point must be followed by digits, e.g. 1.5")
+        digits = len(text[start:i].lstrip("0")) + (j - i - 1)
+        if digits > MAX_DECIMAL_DIGITS:
+            raise ExpressionError(text, start, f"the number {_shorten(text[start:j])} has {digits} digits; "
+                                               f"numbers hold at most {MAX_DECIMAL_DIGITS} (numeric(38,s), "
+                                               "counting those after the point): drop digits after the point "
+                                               "or scale the value")
         tokens.append(Token(Kind.DECIMAL, text[start:j], start, Decimal(text[start:j])))
         i = j
     else:
-        tokens.append(Token(Kind.INTEGER, text[start:i], start, int(text[start:i])))
+        value = int(text[start:i]) if i - start <= 40 else INT64_MAX + 2
+        if value > INT64_MAX + 1:  # INT64_MAX + 1 is fine after a minus sign (the parser checks)
+            raise ExpressionError(text, start, f"the integer {_shorten(text[start:i])} is out of range: "
+                                               f"integers go from {-INT64_MAX - 1} to {INT64_MAX}; write a "
+                                               "larger number with a decimal point, e.g. 1e20 as "
+                                               "100000000000000000000.0")
+        tokens.append(Token(Kind.INTEGER, text[start:i], start, value))
     if i < n and text[i].isascii() and (text[i].isalpha() or text[i] == "_"):
         raise ExpressionError(text, i, "a number cannot be followed by letters; put an operator between them")
     return i
+
+
+def _shorten(number: str) -> str:
+    return number if len(number) <= 48 else f"{number[:20]}...{number[-8:]} ({len(number)} characters)"
 
 
 def _string(text: str, start: int, tokens: list[Token]) -> int:

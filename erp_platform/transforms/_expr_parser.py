@@ -23,7 +23,7 @@ from erp_platform.transforms._expr_ast import (
     Unary,
     children,
 )
-from erp_platform.transforms._expr_lexer import Kind, Token, tokenize
+from erp_platform.transforms._expr_lexer import INT64_MAX, Kind, Token, tokenize
 from erp_platform.transforms._names import MAX_FIELD_NAME
 from erp_platform.transforms._types import COLUMN_TYPES_HELP
 
@@ -134,9 +134,16 @@ class _Parser:
     def _prefix(self) -> Expr:
         token = self._next()
         if token.kind in (Kind.INTEGER, Kind.DECIMAL, Kind.STRING):
+            if token.kind is Kind.INTEGER and token.value == INT64_MAX + 1:
+                raise self._fail(token, f"the integer {token.text} is out of range: integers go from "
+                                        f"{-INT64_MAX - 1} to {INT64_MAX}")
             return Literal(token.value, token.pos)
         if token.kind is Kind.OP:
             if token.text == "-":
+                following = self.peek
+                if following.kind is Kind.INTEGER and following.value == INT64_MAX + 1:
+                    self._next()  # the smallest integer: only reachable as a negative literal
+                    return Literal(-INT64_MAX - 1, token.pos)
                 return Unary("-", self.expression(_NEG), token.pos)
             if token.text == "(":
                 inner = self.expression(0)

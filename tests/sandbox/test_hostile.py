@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from erp_platform.sandbox import (
     DeadlineExceeded,
@@ -25,7 +26,7 @@ from erp_platform.sandbox import (
     TooManyRequests,
     UpstreamError,
 )
-from erp_platform.sandbox._manifest import AuthConfig, AuthScheme
+from erp_platform.sandbox._manifest import AuthConfig, AuthScheme, HeaderSource
 from tests.sandbox.conftest import ERP_HOST, OTHER_HOST, REBIND_HOST, Harness
 
 PREFIX = "tenant 'acme', SDK 'hostile' v3, operation '{op}': "
@@ -213,6 +214,13 @@ def test_disallowed_domain(harness: Harness, hostile: LoadedComponent) -> None:
         ([["X-Note\r\nInjected", "1"]], "header name 'X-Note\\r\\nInjected' is not a valid HTTP token"),
         ([["Authorization", "Bearer self-made"]], "header 'Authorization' may not be set by the SDK: the "
          "host sets credentials, required headers and hop-by-hop headers itself"),
+        *[([[name, value]], f"header {name!r} may not be set by the SDK: the host sets credentials, required "
+           "headers and hop-by-hop headers itself")
+          for name, value in (("Host", "admin.internal"), ("Content-Length", "5"), ("Transfer-Encoding", "chunked"),
+                              ("Connection", "Upgrade"), ("Upgrade", "h2c"), ("TE", "trailers"),
+                              ("Trailer", "X"), ("Keep-Alive", "1"), ("Cookie", "session=1"),
+                              ("Proxy-Authorization", "Basic eA=="), ("Proxy-Anything", "1"),
+                              ("X-Forwarded-For", "10.0.0.1"), ("Forwarded", "for=10.0.0.1"))],
     ],
 )
 def test_header_attacks(
@@ -310,3 +318,12 @@ def test_violations_are_recorded_for_the_audit_trail(harness: Harness, hostile: 
     assert record.query_keys == ("token",)
     assert record.status is None
     assert record.error is not None and record.error.startswith("EgressDenied: egress denied for ")
+
+
+@pytest.mark.parametrize("name", ["Host", "content-length", "Transfer-Encoding", "Proxy-Authorization",
+                                  "X-Forwarded-Host", "Connection"])
+def test_a_manifest_cannot_carry_a_host_owned_header(name: str) -> None:
+    """A registry row altered to send a host-owned header constantly fails when the session opens."""
+    with pytest.raises(ValidationError, match=f"header {name!r} is owned by the host"):
+        HeaderSource(name=name, value="admin.internal")
+    assert HeaderSource(name="Cookie", value="session=1").name == "Cookie"  # admitted only by a spec declaring it

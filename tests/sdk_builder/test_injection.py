@@ -11,7 +11,8 @@ from sdkb_harness import Recorded, import_facade
 
 from sdk_builder import ScanProfile, generate, load_spec, scan
 
-PAYLOAD = "\"\"\" + __import__('os').system('touch /tmp/pwned') + \"\"\"\n''' \\ \\\" \r\n# \x00 \u2028 end\\"
+# NUL is refused by the spec reader (test_spec_limits.py); every other character stays data.
+PAYLOAD = "\"\"\" + __import__('os').system('touch /tmp/pwned') + \"\"\"\n''' \\ \\\" \r\n# \x01 \u2028 end\\"
 EVIL = {
     "openapi": "3.0.0",
     "info": {"title": PAYLOAD, "version": "1\"); __import__('os')", "description": PAYLOAD},

@@ -43,6 +43,8 @@ def test_exported_names() -> None:
         "SkippedOperation",
         "SourceFormat",
         "SpecError",
+        "SpecLimitExceeded",
+        "SpecLimits",
         "ValueEncoding",
         "apply_overrides",
         "build_sdk",

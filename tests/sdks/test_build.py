@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from erp_platform import ObjectStoreError
 from erp_platform.objectstore import LocalObjectStore, tenant_prefix
 from erp_platform.registry import AuditEntry
 from erp_platform.sdks import SdkService
+from erp_platform.sdks._artifacts import VersionRef
 from sdk_builder import (
     BUILDER_VERSION,
     GeneratedSdk,
@@ -103,3 +105,23 @@ def test_code_failing_the_scan_is_refused_and_nothing_is_registered(
             .where(AuditEntry.tenant_slug == tenant, AuditEntry.action == "sdk.build")
         ).scalar()
     assert builds == 0
+
+
+def test_a_build_failing_after_writing_artifacts_leaves_none_behind(
+    engine: Engine, objects: LocalObjectStore, credentials: object, wasm_cache: Path, runtime: object,
+    mock_spec: bytes, new_tenant: Callable[..., str],
+) -> None:
+    tenant, neighbour = new_tenant("halfmade"), new_tenant("halfnext")
+    service = SdkService(engine, objects, credentials, cache_dir=wasm_cache, runtime=runtime)  # type: ignore[arg-type]
+    service.build(neighbour, mock_spec, filename="openapi.json")
+    neighbours_objects = objects.list(tenant_prefix(neighbour))
+    # An object where the version's precompiled/ folder belongs: the store refuses the last write, after the
+    # spec, code, facade and component were written.
+    objects.put_bytes(VersionRef(tenant, "mock_erp", 1).key("precompiled"), b"in the way")
+    with pytest.raises(ObjectStoreError, match="a parent of this key is an object itself"):
+        service.build(tenant, mock_spec, filename="openapi.json")
+    assert objects.list(tenant_prefix(tenant)) == []
+    assert service.list(tenant) == []
+    assert objects.list(tenant_prefix(neighbour)) == neighbours_objects  # the same SDK and version of another tenant
+    built = service.build(tenant, mock_spec, filename="openapi.json")
+    assert (built.version, built.status) == (1, "TESTING")

@@ -378,6 +378,32 @@ steps:
         ],
         id="types",
     ),
+    pytest.param(
+        """\
+id: out_of_range
+activities:
+  - {id: orders, type: extract, config: {sdk: acme_erp, operation: list_orders, params: {company_id: c1}}}
+  - id: shaped
+    type: transform
+    config:
+      steps:
+        - {op: derive, column: huge, expr: "id * 99999999999999999999"}
+        - {op: derive, column: wide, expr: "total * 1234567890123456789012345678901234567890.5"}
+steps:
+  - {activity: orders}
+  - {activity: shaped, depends_on: [orders]}
+""",
+        [
+            "activities[1].config.steps[0].expr: the integer 99999999999999999999 is out of range: integers "
+            "go from -9223372036854775808 to 9223372036854775807; write a larger number with a decimal point, "
+            "e.g. 1e20 as 100000000000000000000.0 (at character 6) (received: 'id * 99999999999999999999')",
+            "activities[1].config.steps[1].expr: the number 1234567890123456789012345678901234567890.5 has 41 "
+            "digits; numbers hold at most 38 (numeric(38,s), counting those after the point): drop digits "
+            "after the point or scale the value (at character 9) (received: "
+            "'total * 1234567890123456789012345678901234567890.5')",
+        ],
+        id="out-of-range-numbers",
+    ),
 ]
 
 
