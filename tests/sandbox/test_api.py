@@ -32,6 +32,7 @@ EXPECTED = {
     "NativeComponent",
     "NormalisationError",
     "OutputTooLarge",
+    "PageReader",
     "PageResult",
     "PagingLoopError",
     "RawPageResult",
