@@ -273,7 +273,7 @@ class _PartWriter:
             f"{step.identity.workflow}.{step.identity.activity}", "pages", f"part-{pages_done:06d}.parquet",
         )
         buf = io.BytesIO()
-        frame.write_parquet(buf)
+        frame.write_parquet(buf, compression="snappy")  # staged parts: half the CPU of zstd, read once
         process_platform().objects.put_bytes(key, buf.getvalue())  # replaces an unrecorded part of a crash
         ckpt.part_keys.append(key.path)
         ckpt.records_done += frame.height
