@@ -19,6 +19,8 @@ from assistant._assistant import SYSTEM_PROMPT, Assistant, TurnResult, merge_tur
 from assistant._catalog import (
     CatalogView,
     ColumnView,
+    CredentialView,
+    DecisionView,
     FieldView,
     OperationView,
     SdkView,
@@ -30,7 +32,7 @@ from assistant._catalog import (
 )
 from assistant._compile import AssetNode, CompiledDraft, ScheduleView, SensorView
 from assistant._docs import DocSet, DocsReport, Extraction, Passage, extract_from_docs, read_docs, to_openapi
-from assistant._dryrun import DryRun, ExtractPreview, LoadPreview
+from assistant._dryrun import CredentialNeed, DryRun, ExtractPreview, LoadPreview
 from assistant._errors import (
     AssistantDisabled,
     AssistantError,
@@ -78,6 +80,9 @@ __all__ = [
     "ColumnView",
     "CompiledDraft",
     "ConversationInfo",
+    "CredentialNeed",
+    "CredentialView",
+    "DecisionView",
     "DocSet",
     "DocsReport",
     "DraftInfo",

@@ -41,6 +41,10 @@ Rules:
 - Use only names the tools return: this tenant's SDKs, operations, fields (exact spelling), tables and
   workflows. If what the user wants does not exist, say so. Never invent a field, table column or operation.
 - Call describe_operation for every extract and propose_mapping for every load before submitting.
+- Unless the user asks otherwise, merge on the read's primary key (keys) and read incrementally on its change
+  field (incremental_field): the SDK builder decided both from the ERP's spec, with the evidence shown.
+- If a dry run cannot call the ERP because credentials are not set, do not change the draft: tell the user
+  which credentials to set, with the commands given.
 - Submit the complete definition with submit_workflow. If it returns problems, fix every one and submit again.
 - Never say that a change is applied, active or running: a stored draft is a DRAFT version until the user
   activates it.
@@ -307,8 +311,20 @@ def _status(tenant: str, draft: DraftInfo | None, stopped: str) -> str:
                 f"#{draft.id}). Nothing runs until you activate it: `erp workflow activate {tenant} "
                 f"{draft.workflow_id} {draft.version}` or the Activate button.")
     problems = len(draft.report.get("problems", []))
-    return (prefix + f"No valid draft: {problems} problem(s) remain (draft #{draft.id}, stage "
-            f"{draft.report.get('stage')}); no workflow version was stored and nothing changed.")
+    status = (prefix + f"No valid draft: {problems} problem(s) remain (draft #{draft.id}, stage "
+              f"{draft.report.get('stage')}); no workflow version was stored and nothing changed.")
+    return status + _credentials_hint(draft.report)
+
+
+def _credentials_hint(report: dict[str, Any]) -> str:
+    """The commands that set the credentials a dry run lacked (empty when none was missing)."""
+    needs = (report.get("dry_run") or {}).get("credentials_needed") or []
+    if not needs:
+        return ""
+    lines = [f"  {n['credential']['command']}   # SDK {n['sdk']}: "
+             f"{n['credential']['purpose'] or n['credential']['name']}" for n in needs]
+    return ("\nThe dry run needs credentials this tenant has not set; set each with the ERP's value:\n"
+            + "\n".join(lines))
 
 
 def _offline_reply(mappings: tuple[MappingProposal, ...], report: DraftReport) -> str:

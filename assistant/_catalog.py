@@ -1,13 +1,13 @@
 """Grounding: the catalog of ONE tenant that the assistant may read and name, and nothing else.
 
-It holds the tenant's ACTIVE SDKs (collection reads with their entity's fields, exact names and types,
-keys, paging style, incremental cursor), its workflows and their versions, and the tables and columns of
-its own schema. Another tenant's SDKs, fields, tables and workflows are not in it: they cannot be read,
-named or proposed.
+It holds the tenant's ACTIVE SDKs (collection reads with their entity's fields, exact names and types),
+the SDK builder's decisions for each read (record selector, paging style, primary key, incremental cursor
+parameter and field, each with the evidence that decided it) and the credentials each SDK needs, its
+workflows and their versions, and the tables and columns of its own schema. Another tenant's SDKs,
+fields, tables and workflows are not in it: they cannot be read, named or proposed.
 
-The SdkSpec dump stored per SDK version is read by :func:`operation_view` and nothing else: when the SDK
-builder records more per operation (record selector, primary key, cursor, required credentials), this is
-the one function to extend.
+The SdkSpec dump stored per SDK version is read by :func:`operation_view` and :func:`sdk_view` and
+nothing else.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from erp_platform.sandbox._protocol import RESERVED_PARAMS, FieldKind
 from erp_platform.transforms import FIELD_KIND_TYPES
 from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
 from erp_platform.workflows._scope import tenant_id_for
+from sdk_builder import CredentialRequirement
 
 _READS = frozenset({"GET", "HEAD"})
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -49,8 +50,31 @@ class FieldView(_Frozen):
         return _IDENTIFIER.match(self.name) is not None
 
 
+class DecisionView(_Frozen):
+    """One decision of the SDK builder about a collection read and why it was made."""
+
+    value: str = Field(description="what was decided, as `erp sdk show` prints it")
+    source: str = Field("none", description="spec (inferred from the spec), override (set by the operator) or none")
+    evidence: str = Field("", description="which property, parameter, path or extension decided it")
+
+
+class CredentialView(_Frozen):
+    """A credential an SDK needs in the tenant's store, and the command that sets it."""
+
+    name: str
+    location: str = Field(description="auth, header or query")
+    wire_name: str
+    purpose: str = ""
+    command: str = Field(description="the exact command that sets it, as `erp sdk build` prints it")
+
+
 class OperationView(_Frozen):
-    """A collection read of an ACTIVE SDK, as the assistant may use it in an extract."""
+    """A collection read of an ACTIVE SDK, as the assistant may use it in an extract.
+
+    ``keys`` is the primary key the SDK builder decided for the read (else the entity's declared keys);
+    ``incremental_field`` is the record field holding the last change (the extract's default cursor) and
+    ``incremental_param`` the query parameter or header that carries it to the ERP.
+    """
 
     sdk: str
     sdk_version: int
@@ -60,14 +84,34 @@ class OperationView(_Frozen):
     fields: tuple[FieldView, ...] = ()
     keys: tuple[str, ...] = ()
     paging: str = Field("none", description="odata_next_link, odata_skip, page, offset_limit, cursor or none")
+    paging_detail: str = Field("none", description="paging style with its parameters, e.g. 'page(page, 100/page)'")
     record_path: tuple[str, ...] = ()
     incremental: bool = False
     incremental_field: str | None = None
+    incremental_param: str | None = Field(None, description="query parameter or header carrying the cursor")
+    incremental_mode: str | None = Field(None, description="odata_filter, query_param or header")
     params: tuple[str, ...] = ()
     required_params: tuple[str, ...] = ()
+    decisions: dict[str, DecisionView] = Field(
+        default_factory=dict, description="selector, paging, primary_key, incremental: value, source, evidence")
+    credentials: tuple[CredentialView, ...] = Field((), description="credentials the SDK needs for any call")
 
     def field(self, name: str) -> FieldView | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def record_selector(self) -> str:
+        """The record path, dotted; '(top level)' for a top-level array."""
+        return ".".join(self.record_path) or "(top level)"
+
+    def cursor_candidates(self) -> tuple[str, ...]:
+        """Fields that can serve as this read's change cursor: the builder's field first, then the other
+        date and time fields (empty when the read cannot be incremental)."""
+        if not self.incremental:
+            return ()
+        dated = [f.name for f in self.fields if f.kind in (FieldKind.DATETIME, FieldKind.DATE)]
+        first = [self.incremental_field] if self.incremental_field and self.field(self.incremental_field) else []
+        return tuple(dict.fromkeys([*first, *dated]))
 
 
 class SdkView(_Frozen):
@@ -76,6 +120,7 @@ class SdkView(_Frozen):
     name: str
     version: int
     operations: tuple[OperationView, ...] = ()
+    credentials: tuple[CredentialView, ...] = ()
 
 
 class ColumnView(_Frozen):
@@ -176,10 +221,44 @@ class _SpecParam(_Loose):
 
 class _SpecPagination(_Loose):
     style: str = "none"
+    size_param: str | None = None
+    position_param: str | None = None
+    next_path: str | None = None
+    has_more_path: str | None = None
+    fixed_page_size: int | None = None
+
+    def detail(self) -> str:
+        """The style with its parameters, as `erp sdk show` prints it."""
+        if self.style == "none":
+            return "none"
+        parts = [p for p in (self.position_param, self.size_param) if p]
+        if self.next_path:
+            parts.append(f"next={self.next_path}")
+        if self.has_more_path:
+            parts.append(f"while {self.has_more_path}")
+        if self.fixed_page_size:
+            parts.append(f"{self.fixed_page_size}/page")
+        return self.style + (f"({', '.join(parts)})" if parts else "")
 
 
 class _SpecIncremental(_Loose):
     field: str | None = None
+    mode: str | None = None
+    param: str | None = None
+
+
+class _SpecDecision(_Loose):
+    source: str = "none"
+    evidence: str = ""
+
+
+class _SpecEvidence(_Loose):
+    selector: _SpecDecision = _SpecDecision()
+    paging: _SpecDecision = _SpecDecision()
+    primary_key: _SpecDecision = _SpecDecision()
+    incremental: _SpecDecision = _SpecDecision()
+
+
 
 
 class _SpecOperation(_Loose):
@@ -192,13 +271,49 @@ class _SpecOperation(_Loose):
     record_path: list[str] = Field(default_factory=list)
     pagination: _SpecPagination = _SpecPagination()
     incremental: _SpecIncremental | None = None
+    primary_key: list[str] = Field(default_factory=list)
+    evidence: _SpecEvidence = _SpecEvidence()
+
+
+def _decisions(op: _SpecOperation, keys: tuple[str, ...]) -> dict[str, DecisionView]:
+    inc = op.incremental
+    incremental = "none"
+    if inc is not None:
+        incremental = " ".join(p for p in (inc.mode, inc.param) if p) + (f" -> {inc.field}" if inc.field else "")
+    values = {
+        "selector": ".".join(op.record_path) or "(top level)",
+        "paging": op.pagination.detail(),
+        "primary_key": ", ".join(keys) or "none",
+        "incremental": incremental or "none",
+    }
+    evidence = op.evidence
+    return {
+        name: DecisionView(value=value, source=getattr(evidence, name).source,
+                           evidence=getattr(evidence, name).evidence[:400])
+        for name, value in values.items()
+    }
+
+
+def credential_views(tenant: str, spec: Mapping[str, Any], sdk: str = "SDK") -> tuple[CredentialView, ...]:
+    """The credentials a stored SdkSpec dump declares, each with the command that sets it for SDK ``sdk`` of
+    ``tenant`` (credentials are bound to the SDK that sends them)."""
+    views: list[CredentialView] = []
+    for raw in spec.get("credentials") or []:
+        try:
+            cred = CredentialRequirement.model_validate(raw)
+        except ValidationError:
+            continue
+        views.append(CredentialView(name=cred.name, location=cred.location.value, wire_name=cred.wire_name,
+                                    purpose=cred.purpose[:300], command=cred.command(tenant, sdk)))
+    return tuple(views)
 
 
 def operation_view(
-    sdk: str, version: int, operation: Mapping[str, Any], entities: Mapping[str, Mapping[str, Any]]
+    sdk: str, version: int, operation: Mapping[str, Any], entities: Mapping[str, Mapping[str, Any]],
+    credentials: tuple[CredentialView, ...] = (),
 ) -> OperationView | None:
     """One operation of a stored SdkSpec dump as the assistant sees it; None when it is not a collection
-    read (or cannot be read). ``entities`` maps entity name -> entity dump."""
+    read (or cannot be read). ``entities`` maps entity name -> entity dump; ``credentials`` are the SDK's."""
     try:
         op = _SpecOperation.model_validate(dict(operation))
         raw = entities.get(op.entity) if op.entity else None
@@ -207,7 +322,8 @@ def operation_view(
         return None
     if op.method.upper() not in _READS or not op.collection:
         return None
-    keys = tuple(entity.keys) if entity else ()
+    # the builder's decision first; older SDK versions recorded only the entity's declared keys
+    keys = tuple(op.primary_key) or (tuple(entity.keys) if entity else ())
     fields = tuple(
         FieldView(name=f.name, kind=f.kind, column_type=FIELD_KIND_TYPES[f.kind], key=f.name in keys)
         for f in (entity.fields if entity else [])
@@ -222,22 +338,29 @@ def operation_view(
         fields=fields,
         keys=keys,
         paging=op.pagination.style,
+        paging_detail=op.pagination.detail(),
         record_path=tuple(op.record_path),
         incremental=op.incremental is not None,
         incremental_field=op.incremental.field if op.incremental else None,
+        incremental_param=op.incremental.param if op.incremental else None,
+        incremental_mode=op.incremental.mode if op.incremental else None,
         params=tuple(p.name for p in params),
         required_params=tuple(p.name for p in params if p.required and p.location != "header"),
+        decisions=_decisions(op, keys),
+        credentials=credentials,
     )
 
 
-def sdk_view(name: str, version: int, spec: Mapping[str, Any]) -> SdkView:
-    """An SDK version's collection reads, from its stored SdkSpec dump."""
+def sdk_view(name: str, version: int, spec: Mapping[str, Any], tenant: str = "TENANT") -> SdkView:
+    """An SDK version's collection reads and credentials, from its stored SdkSpec dump (``tenant`` is
+    written into the commands that set the credentials)."""
     entities = {str(e.get("name")): e for e in spec.get("entities", []) if isinstance(e, Mapping)}
+    credentials = credential_views(tenant, spec, name)
     operations = [
         view for op in spec.get("operations", []) if isinstance(op, Mapping)
-        if (view := operation_view(name, version, op, entities)) is not None
+        if (view := operation_view(name, version, op, entities, credentials)) is not None
     ]
-    return SdkView(name=name, version=version, operations=tuple(operations))
+    return SdkView(name=name, version=version, operations=tuple(operations), credentials=credentials)
 
 
 # -- reading one tenant's catalog --------------------------------------------------------------------------
@@ -299,7 +422,7 @@ def load_catalog(engine: Engine, tenant: str) -> CatalogView:
     newest: dict[str, Any] = {}
     for row in rows:
         newest.setdefault(row.name, row)
-    sdks = tuple(sdk_view(r.name, r.version, dict(r.sdk_spec or {})) for r in newest.values())
+    sdks = tuple(sdk_view(r.name, r.version, dict(r.sdk_spec or {}), tenant) for r in newest.values())
     registry = WorkflowRegistry(engine, registry_catalog_factory(engine))
     versions: dict[str, list[WorkflowVersionView]] = {}
     for record in registry.list(tenant):
@@ -315,6 +438,6 @@ def catalog_from_specs(tenant: str, specs: Iterable[tuple[str, int, Mapping[str,
     """A catalog from SdkSpec dumps held in memory (benchmarks, tools): ``(name, version, dump)`` each."""
     return CatalogView(
         tenant=tenant,
-        sdks=tuple(sdk_view(name, version, spec) for name, version, spec in specs),
+        sdks=tuple(sdk_view(name, version, spec, tenant) for name, version, spec in specs),
         tables=tuple(tables),
     )

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from erp_platform.orchestration._artifacts import CompiledInputs, workflow_inputs
 from erp_platform.orchestration._compile import compile_workflow
 from erp_platform.orchestration._io_manager import ErpIOManager
+from erp_platform.orchestration._resources import artifact_resource
 from erp_platform.tenancy import TenantInfo
 from erp_platform.workflows import (
     WorkflowDefinition,
@@ -72,8 +73,10 @@ def compile_draft(inputs: CompiledInputs) -> CompiledDraft:
         dagster errors (DagsterInvalidDefinitionError, ...): Dagster refuses the graph.
     """
     compiled = compile_workflow(inputs)
+    resources: dict[str, object] = {"io_manager": ErpIOManager(tenant=inputs.tenant.slug)}
+    resources.update({name: artifact_resource(inputs.tenant.slug, sdk) for name, sdk in inputs.sdks.items()})
     defs = dg.Definitions(assets=compiled.assets, jobs=compiled.jobs, schedules=compiled.schedules,
-                          sensors=compiled.sensors, resources={"io_manager": ErpIOManager(tenant=inputs.tenant.slug)})
+                          sensors=compiled.sensors, resources=resources)
     repo = defs.get_repository_def()
     repo.get_job(inputs.record.workflow_id)  # resolves the asset job: fails like the code location would
     nodes: list[AssetNode] = []
@@ -81,7 +84,7 @@ def compile_draft(inputs: CompiledInputs) -> CompiledDraft:
         key = asset.key
         nodes.append(AssetNode(
             key="/".join(key.path),
-            activity=key.path[-1],
+            activity=key.path[-1].removeprefix(f"{inputs.tenant.slug}__"),
             kind=",".join(sorted(next(iter(asset.specs)).kinds)),
             deps=tuple(sorted("/".join(d.path) for d in asset.dependency_keys if d != key)),
             checks=tuple(sorted(c.name for c in asset.check_specs)),

@@ -2,7 +2,9 @@
 
 :func:`invented_names` walks a definition in step order with the columns each activity produces (an
 extract: its entity's fields; a transform: what its steps keep, rename, derive, join or aggregate) and
-reports every SDK, operation, field or column that is referenced but comes from neither. The normal
+reports every SDK, operation, field or column that is referenced but comes from neither: an extract's
+change cursor must be a field of its read, a load's business key a column the load writes (or the field
+mapped to it). The normal
 validator checks the same things with types; this walk exists so a draft with an invented name is refused
 before anything else runs and so invented names can be counted.
 """
@@ -19,6 +21,7 @@ from erp_platform.transforms import (
     JoinOp,
     RenameOp,
     SelectOp,
+    column_name,
 )
 from erp_platform.workflows import (
     ExtractActivity,
@@ -59,6 +62,14 @@ def invented_names(definition: WorkflowDefinition, catalog: CatalogView) -> list
                                         cfg.operation))
                 continue
             columns[activity.id] = [f.name for f in op.fields]
+            if cfg.cursor_field is not None and op.field(cfg.cursor_field) is None:
+                problems.append(Problem(
+                    f"{path}.cursor_field",
+                    f"operation {op.name!r} returns no field {cfg.cursor_field!r} to use as change cursor; "
+                    f"its date/time fields: {_listing(set(op.cursor_candidates()))}"
+                    + (f" (the SDK's change field is {op.incremental_field!r})" if op.incremental_field else ""),
+                    cfg.cursor_field,
+                ))
             continue
         main = main_input(activity, graph) if graph.acyclic else None
         if main is None or main not in columns:
@@ -68,16 +79,35 @@ def invented_names(definition: WorkflowDefinition, catalog: CatalogView) -> list
             for k, step in enumerate(activity.config.steps):
                 available = _step(step, available, columns, f"{path}.steps[{k}]", problems)
             columns[activity.id] = available
-        elif isinstance(activity, LoadActivity) and activity.config.mapping is not None:
-            for k, column in enumerate(activity.config.mapping.columns):
-                if column.source not in available:
-                    problems.append(Problem(
-                        f"{path}.mapping.columns[{k}].source",
-                        f"field {column.source!r} does not exist in the input {main!r}; available: "
-                        f"{_listing(set(available))}",
-                        column.source,
-                    ))
+        elif isinstance(activity, LoadActivity):
+            _load(activity, available, main, path, problems)
     return problems
+
+
+def _load(activity: LoadActivity, available: list[str], main: str, path: str, problems: list[Problem]) -> None:
+    cfg = activity.config
+    if cfg.mapping is not None:
+        for k, column in enumerate(cfg.mapping.columns):
+            if column.source not in available:
+                problems.append(Problem(
+                    f"{path}.mapping.columns[{k}].source",
+                    f"field {column.source!r} does not exist in the input {main!r}; available: "
+                    f"{_listing(set(available))}",
+                    column.source,
+                ))
+        written = {str(c.target) for c in cfg.mapping.columns} | {c.source for c in cfg.mapping.columns}
+    elif cfg.mapping_ref is not None:
+        return  # a stored mapping: the validator checks the key against it
+    else:
+        written = set(available) | {column_name(c) for c in available}
+    for k, key in enumerate(cfg.business_key or ()):
+        if key not in written:
+            problems.append(Problem(
+                f"{path}.business_key[{k}]",
+                f"business key {key!r} is not a column load {activity.id!r} writes; its columns: "
+                f"{_listing({str(c.target) for c in cfg.mapping.columns} if cfg.mapping else written)}",
+                key,
+            ))
 
 
 def _missing(names: list[str], available: list[str], path: str, problems: list[Problem]) -> None:

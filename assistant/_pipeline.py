@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from assistant._catalog import CatalogView
 from assistant._compile import CompiledDraft, compile_draft, draft_inputs
 from assistant._diff import change_summary, definition_yaml, unified_diff
-from assistant._dryrun import DryRun, dry_run
+from assistant._dryrun import DryRun, dry_run, missing_credentials
 from assistant._grounding import invented_names
 from assistant._store import AssistantStore, DraftInfo
 from erp_platform._errors import NotFoundError, Problem
@@ -115,7 +115,8 @@ class DraftPipeline:
         except Exception as exc:  # Dagster refuses the graph: report it like any problem
             return definition, DraftReport(stage="compile", problems=(ProblemView(
                 path="(compile)", message=f"the Dagster compilation failed: {type(exc).__name__}: {exc}"[:1000]),))
-        preview = dry_run(self._sdks, inputs, rows=self._rows)
+        needs = missing_credentials(self._engine, self._sdks, inputs)
+        preview = dry_run(self._sdks, inputs, rows=self._rows, needs=needs)
         changes = tuple(change_summary(active, definition))
         if not preview.ok:
             return definition, DraftReport(

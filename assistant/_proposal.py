@@ -113,10 +113,13 @@ def _sync(intent: Intent, catalog: CatalogView, active: dict[str, WorkflowDefini
         raise AssistantError(
             f"no business key for {table!r}: {why}; say which column identifies a row (`... keyed by COLUMN`)"
         )
-    incremental = op.incremental if intent.incremental is None else intent.incremental and op.incremental
-    if intent.incremental and not op.incremental:
+    cursor = op.incremental_field if op.incremental_field and op.field(op.incremental_field) else None
+    readable = op.incremental and cursor is not None
+    incremental = readable if intent.incremental is None else intent.incremental and readable
+    if intent.incremental and not readable:
         notes.append(f"{op.name} cannot read only changed records (no change-tracking field): full reads")
-    if intent.sensor and not op.incremental:
+    notes.extend(_decision_notes(op, mapping, cursor if incremental else None))
+    if intent.sensor and not readable:
         raise AssistantError(
             f"a sensor on new {intent.entity} needs an incremental read, and {op.name!r} of SDK {op.sdk!r} has no "
             "change-tracking field: use a schedule instead (`... every hour`)"
@@ -134,7 +137,7 @@ def _sync(intent: Intent, catalog: CatalogView, active: dict[str, WorkflowDefini
         "activities": [
             {"id": extract_id, "type": "extract", "description": f"{op.name} ({op.paging} paging)",
              "config": {"sdk": op.sdk, "operation": op.name, "params": params, "page_size": 1000,
-                        "incremental": bool(incremental)}},
+                        "incremental": bool(incremental), **({"cursor_field": cursor} if incremental else {})}},
             {"id": f"load_{table}"[:63], "type": "load",
              "config": {"input": extract_id, "table": table, "business_key": list(mapping.business_key),
                         "mapping": model_payload(mapping.to_mapping_spec())}},
@@ -151,6 +154,24 @@ def _sync(intent: Intent, catalog: CatalogView, active: dict[str, WorkflowDefini
                     base_version=None)
 
 
+def _decision_notes(op: OperationView, mapping: MappingProposal, cursor: str | None) -> list[str]:
+    """Where the draft's merge key and change cursor come from (the SDK builder's decisions, with evidence)."""
+    notes: list[str] = []
+    sources = {c.target: c.source for c in mapping.columns}
+    key = [f"{sources.get(k, k)} -> {k}" if sources.get(k, k) != k else k for k in mapping.business_key]
+    decided = op.decisions.get("primary_key")
+    if key and {sources.get(k, k) for k in mapping.business_key} == set(op.keys) and decided is not None:
+        why = f" ({decided.source}: {decided.evidence})" if decided.evidence else ""
+        notes.append(f"merges on {', '.join(key)}: the SDK's primary key of {op.name}{why}")
+    elif key:
+        notes.append(f"merges on {', '.join(key)}: the table's primary key")
+    if cursor is not None:
+        sent = f", sent as {op.incremental_param}" if op.incremental_param else ""
+        notes.append(f"reads only records changed since the last run: cursor {cursor} (the SDK's change field"
+                     f"{sent})")
+    return notes
+
+
 def _add_sensor(intent: Intent, catalog: CatalogView, active: dict[str, WorkflowDefinition]) -> Proposal | None:
     ranked = {op.name: score for score, op in resolve_operation(intent.entity, catalog, intent.params)}
     candidates = {intent.workflow: active[intent.workflow]} if intent.workflow in active else active
@@ -164,7 +185,8 @@ def _add_sensor(intent: Intent, catalog: CatalogView, active: dict[str, Workflow
             if not isinstance(activity, ExtractActivity) or activity.config.operation not in ranked:
                 continue
             op = catalog.operation(activity.config.sdk, activity.config.operation)
-            if op is None or not op.incremental:
+            cursor = activity.config.cursor_field or (op.incremental_field if op is not None else None)
+            if op is None or not op.incremental or cursor is None:
                 raise AssistantError(
                     f"extract {activity.id!r} of workflow {workflow_id!r} reads {activity.config.operation!r}, "
                     "which has no change-tracking field: an ERP-change sensor needs one; use a schedule instead"

@@ -67,11 +67,14 @@ class ToolBox:
                           "operation": {"type": "string", "enum": sorted({o.name for o in self.catalog.operations()})}},
                          ["sdk", "operation"])
         specs = [
-            ToolSpec(name="list_catalog", description="This tenant's ACTIVE SDKs and their collection reads "
-                     "(entity, paging, incremental), its tables and its workflows with versions.",
+            ToolSpec(name="list_catalog", description="This tenant's ACTIVE SDKs (credentials they need) and their "
+                     "collection reads (entity, paging, primary key, incremental cursor), its tables and its "
+                     "workflows with versions.",
                      input_schema=_obj({}, [])),
             ToolSpec(name="describe_operation", description="The entity fields of one collection read: exact names, "
-                     "kinds, column types, keys, paging, incremental cursor field, parameters.",
+                     "kinds, column types; the SDK builder's decisions with their evidence (record selector, paging, "
+                     "primary key = the default business key, incremental cursor param and field = the default "
+                     "cursor); parameters; credentials the SDK needs.",
                      input_schema=operation),
             ToolSpec(name="describe_table", description="Columns (types, primary key) of one table of this tenant's "
                      "schema.", input_schema=_obj({"table": {"type": "string"}}, ["table"])),
@@ -116,8 +119,10 @@ class ToolBox:
         c = self.catalog
         return self._ok(call, {
             "sdks": [{"name": s.name, "version": s.version, "operations": [
-                {"name": o.name, "entity": o.entity, "paging": o.paging, "incremental": o.incremental,
-                 "required_params": list(o.required_params)} for o in s.operations]} for s in c.sdks],
+                {"name": o.name, "entity": o.entity, "paging": o.paging, "primary_key": list(o.keys),
+                 "incremental": o.incremental, "cursor_field": o.incremental_field,
+                 "required_params": list(o.required_params)} for o in s.operations],
+                "credentials": [cred.name for cred in s.credentials]} for s in c.sdks],
             "tables": [{"name": t.name, "columns": [col.name for col in t.columns]} for t in c.tables],
             "workflows": [{"id": w.id, "versions": [f"v{v.version} {v.status}" for v in w.versions]}
                           for w in c.workflows],
@@ -174,11 +179,15 @@ class ToolBox:
         if not report.ok:
             own = _strings(proposed)  # what the model sent is not data: it may be quoted back
             lines = [f"{p.path}: {self._redact(p.message, own)}" for p in report.problems]
-            return ToolOutcome(ToolResult(
-                tool_use_id=call.id, is_error=True,
-                content=f"the draft has {len(lines)} problem(s) at stage {report.stage}; fix every one and submit "
-                        "again:\n" + "\n".join(f"- {line}" for line in lines),
-            ), report=report, definition=definition)
+            if report.dry_run is not None and report.dry_run.blocked_by_credentials:
+                content = ("the draft is valid and compiles, but its dry run cannot call the ERP: the tenant has not "
+                           "set credentials the SDK needs. Changing the draft cannot fix this: tell the user to set "
+                           "them, then ask again:\n" + "\n".join(f"- {line}" for line in lines))
+            else:
+                content = (f"the draft has {len(lines)} problem(s) at stage {report.stage}; fix every one and submit "
+                           "again:\n" + "\n".join(f"- {line}" for line in lines))
+            return ToolOutcome(ToolResult(tool_use_id=call.id, is_error=True, content=content), report=report,
+                               definition=definition)
         return ToolOutcome(ToolResult(tool_use_id=call.id, content=json.dumps(self._summary(report))), report=report,
                            definition=definition)
 
@@ -209,6 +218,7 @@ class ToolBox:
         names = {f.name for op in self.catalog.operations() for f in op.fields}
         names |= {t.name for t in self.catalog.tables} | {c.name for t in self.catalog.tables for c in t.columns}
         names |= {op.name for op in self.catalog.operations()} | {s.name for s in self.catalog.sdks} | own
+        names |= {c.name for s in self.catalog.sdks for c in s.credentials} | {self.catalog.tenant, "$VALUE"}
 
         def keep(match: re.Match[str]) -> str:
             value = match.group(2)

@@ -4,7 +4,11 @@ For the mock ERP (its SDK built, compiled to WebAssembly and ACTIVE in a throwaw
 through the whole draft loop twice: offline (no model: intent parser + offline mapper) and with the scripted
 model replaying a tool-use transcript (catalog reads, mapper, submission, and for some intents a realistic
 mistake that the problems returned make it repair). For the published specs in ../shared/specs (no ERP
-answers for them here) the operation an intent resolves to and the offline mapper are measured.
+answers for them here) the operation an intent resolves to and the offline mapper are measured. For
+real-spec intents (``real:``) the SDK is built from a corpus spec (Xero Accounting, SAP's OData test
+service) with its base URL at a server answering for it (Stoplight Prism, or an OData service built from
+the EDMX), and the whole draft loop runs as for the mock ERP: the draft must use the ERP's exact field
+names, the builder's primary key and its change cursor.
 
 Prints per intent and in total: offline mapper precision and recall on the hand-labelled mappings (beside a
 naive exact-name mapper), drafts valid first time and after repairs, invented fields in drafts (must be 0),
@@ -97,6 +101,8 @@ def _elements(definition: dict[str, Any], expect: dict[str, Any]) -> list[str]:
         wrong.append("sensor")
     if expect.get("incremental") and not any(e["config"].get("incremental") for e in extracts):
         wrong.append("incremental")
+    if "cursor" in expect and expect["cursor"] not in [e["config"].get("cursor_field") for e in extracts]:
+        wrong.append("cursor")
     return wrong
 
 
@@ -180,7 +186,8 @@ def _script(definition: dict[str, Any], item: dict[str, Any], mistake: str | Non
     return ScriptedModel(steps)
 
 
-def _evaluate_draft(turn: Any, item: dict[str, Any], catalog: CatalogView, labels: dict[str, Any]) -> dict[str, Any]:
+def _evaluate_draft(turn: Any, item: dict[str, Any], catalog: CatalogView, labels: dict[str, Any],
+                    sdk: str = "mock_erp") -> dict[str, Any]:
     draft = turn.draft
     valid = draft is not None and draft.status == "VALID"
     definition = draft.definition if draft is not None else None
@@ -197,12 +204,28 @@ def _evaluate_draft(turn: Any, item: dict[str, Any], catalog: CatalogView, label
         load = next(a for a in definition["activities"] if a["type"] == "load")
         predicted = {(c["target"], c["source"]) for c in load["config"]["mapping"]["columns"]}
         out["mapper"] = _pr(predicted, set(label.items()))
-        op = catalog.operation("mock_erp", item["expect"]["operation"])
+        op = catalog.operation(sdk, item["expect"]["operation"])
         assert op is not None
         target = catalog.table(item["label"])
         assert target is not None
         out["naive"] = _pr(_naive([f.name for f in op.fields], [c.name for c in target.columns]), set(label.items()))
     return out
+
+
+def _scripted_run(plat: Platform, sdks: SdkService, settings: AssistantSettings, tenant: str, item: dict[str, Any],
+                  definition: dict[str, Any], catalog: CatalogView, labels: dict[str, Any], sdk: str,
+                  row: dict[str, Any]) -> None:
+    """The same intent through the scripted model's transcript (with the item's mistake to repair, if any)."""
+    model = _script(definition, item, item.get("mistake"))
+    assistant = Assistant(plat.engine, sdks, settings=settings, model=model)
+    started = time.perf_counter()
+    scripted = assistant.draft(tenant, item["text"])
+    row["scripted_seconds"] = time.perf_counter() - started
+    row["scripted"] = _evaluate_draft(scripted, item, catalog, labels, sdk)
+    row["scripted"]["first_time"] = scripted.submissions == 1 and row["scripted"]["valid"]
+    row["scripted"]["tokens"] = scripted.usage.total
+    row["scripted"]["rounds"] = scripted.rounds
+    row["scripted"]["repairs"] = scripted.draft.repairs if scripted.draft else None
 
 
 def eval_mock(data: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -214,8 +237,8 @@ def eval_mock(data: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[st
         with Platform(settings) as plat, MockErpServer(MockErpConfig(tenants=auth, rows=200, seed=3)) as mock:
             migrate(plat.engine)
             plat.tenants.create(TENANT, "enterprise")
-            plat.credentials.set(TENANT, "token", TOKEN)
-            plat.credentials.set(TENANT, "x_erp_tenant", "acme")
+            plat.credentials.set(TENANT, "token", TOKEN, sdk="mock_erp")
+            plat.credentials.set(TENANT, "x_erp_tenant", "acme", sdk="mock_erp")
             plat.tenants.allow_private_egress(TENANT, f"127.0.0.1:{mock.port}")
             sdks = SdkService(plat.engine, plat.objects, plat.credentials, cache_dir=ROOT / ".erp" / "cache" / "wasm")
             spec = httpx.get(f"{mock.base_url}/openapi.json", timeout=30).content
@@ -242,25 +265,143 @@ def eval_mock(data: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[st
                                        "offline": _evaluate_draft(turn, item, catalog, data["labels"]),
                                        "offline_seconds": offline_seconds}
                 if turn.draft is not None and turn.draft.status == "VALID":
-                    model = _script(turn.draft.definition, item, item.get("mistake"))
-                    assistant = Assistant(plat.engine, sdks, settings=base_settings, model=model)
-                    started = time.perf_counter()
-                    scripted = assistant.draft(TENANT, item["text"])
-                    row["scripted_seconds"] = time.perf_counter() - started
-                    row["scripted"] = _evaluate_draft(scripted, item, catalog, data["labels"])
-                    row["scripted"]["first_time"] = scripted.submissions == 1 and row["scripted"]["valid"]
-                    row["scripted"]["tokens"] = scripted.usage.total
-                    row["scripted"]["rounds"] = scripted.rounds
-                    row["scripted"]["repairs"] = scripted.draft.repairs if scripted.draft else None
+                    _scripted_run(plat, sdks, base_settings, TENANT, item, turn.draft.definition, catalog,
+                                  data["labels"], "mock_erp", row)
                 else:
                     row["reply"] = turn.reply
                 rows.append(row)
     return rows
 
 
+# -- real ERP specs, served -----------------------------------------------------------------------------------
+TESTED_OPERATIONS = 5  # sandbox tests per build (every operation is tested in tests/sdks)
+
+
+def _credential_value(headers: dict[str, str], name: str, wire_name: str) -> str:
+    """The corpus manifest's header value for header credentials (xero-tenant-id), else a placeholder."""
+    for header, value in headers.items():
+        if header.lower() == wire_name.lower():
+            return value
+    return f"bench-{name}-value"
+
+
+def _create_table(plat: Platform, tenant: str, name: str, columns: dict[str, str]) -> None:
+    from sqlalchemy import text as sql
+
+    keys = [c for c, t in columns.items() if t.endswith(" pk")]
+    body = ", ".join(f"{c} {t.removesuffix(' pk')}" for c, t in columns.items())
+    with plat.engine.begin() as conn:
+        conn.execute(sql(f'SET LOCAL search_path TO "tenant_{tenant}"'))
+        conn.execute(sql(f"CREATE TABLE {name} ({body}, PRIMARY KEY ({', '.join(keys)}))"))
+
+
+def eval_real(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The whole draft loop on SDKs built from corpus specs, against Prism or an OData service."""
+    from contextlib import ExitStack
+
+    from tests.e2e_real.odata_server import ODataServer
+    from tests.support.corpus import load_corpus
+    from tests.support.prism import PrismPool
+
+    home = Path(tempfile.mkdtemp(prefix="erp-bench-assistant-real-"))
+    rows: list[dict[str, Any]] = []
+    with fresh_database("erp_bench_assistant_real") as url, ExitStack() as stack:
+        plat = stack.enter_context(Platform(load_settings(home=home, database_url=url)))
+        migrate(plat.engine)
+        (home / "prism").mkdir(parents=True, exist_ok=True)
+        pool = PrismPool(log_dir=home / "prism")
+        stack.callback(pool.stop_all)
+        sdks = SdkService(plat.engine, plat.objects, plat.credentials, cache_dir=ROOT / ".erp" / "cache" / "wasm",
+                          max_tested_operations=TESTED_OPERATIONS)
+        settings = AssistantSettings(api_key_env="ERP_BENCH_NO_KEY", dry_run_rows=20)
+        offline = Assistant(plat.engine, sdks, settings=settings)
+        built: dict[str, tuple[str, str]] = {}
+        for spec_id in sorted({i["real"] for i in items}):
+            entry = load_corpus().get(spec_id)
+            if entry.prism != "none":
+                server = pool.get(entry)
+                base_url, host_port = server.url, server.host_port
+            else:
+                odata = stack.enter_context(ODataServer(entry.file))
+                base_url, host_port = odata.url, odata.host_port
+            tenant = f"bench_{spec_id}"[:40]
+            plat.tenants.create(tenant, "enterprise")
+            plat.tenants.allow_private_egress(tenant, host_port)
+            info = sdks.build(tenant, entry.file, base_url=base_url)
+            assert info.status == "TESTING", f"{spec_id}: {info.test_summary()}"
+            for cred in info.credentials:
+                value = _credential_value(entry.headers, cred.name, cred.wire_name)
+                plat.credentials.set(tenant, cred.name, value, sdk=info.name)
+            sdks.activate(tenant, info.name, info.version)
+            for item in items:
+                intent = parse_intent(item["text"])
+                if item["real"] == spec_id and "table" in item and intent is not None and intent.table:
+                    _create_table(plat, tenant, intent.table, item["table"])
+            built[spec_id] = (tenant, info.name)
+        for item in items:
+            tenant, sdk = built[item["real"]]
+            catalog = load_catalog(plat.engine, tenant)
+            intent = parse_intent(item["text"])
+            table_name = intent.table if intent is not None and intent.table else ""
+            labelled = {**item, "label": table_name} if "mapping" in item else item
+            labels = {table_name: item["mapping"]} if "mapping" in item else {}
+            started = time.perf_counter()
+            turn = offline.draft(tenant, item["text"], offline=True)
+            row: dict[str, Any] = {"id": item["id"], "sdk": sdk, "text": item["text"],
+                                   "offline": _evaluate_draft(turn, labelled, catalog, labels, sdk),
+                                   "offline_seconds": time.perf_counter() - started}
+            draft = turn.draft
+            if draft is not None and draft.status == "VALID":
+                loads = (draft.report.get("dry_run") or {}).get("loads") or [{}]
+                row["dry_rows"] = len(loads[0].get("rows", []))
+                _scripted_run(plat, sdks, settings, tenant, labelled, draft.definition, catalog, labels, sdk, row)
+            else:
+                row["reply"] = turn.reply
+            rows.append(row)
+    return rows
+
+
 # -- report -------------------------------------------------------------------------------------------------
 def _sum(pairs: list[tuple[int, int, int]]) -> tuple[int, int, int]:
     return (sum(p[0] for p in pairs), sum(p[1] for p in pairs), sum(p[2] for p in pairs))
+
+
+def report_real(real: list[dict[str, Any]]) -> None:
+    """The real-spec intents: per intent, then totals."""
+    if not real:
+        return
+    table("real ERP specs (whole draft loop against Prism / an OData service)",
+          ["id", "sdk", "offline", "missing", "dry-run rows", "mapper P/R", "scripted", "repairs", "invented",
+           "offline s"],
+          [[r["id"], r["sdk"][:24], "valid" if r["offline"]["valid"] else "INVALID",
+            ",".join(r["offline"]["missing"]) or "-", r.get("dry_rows", "-"),
+            _pr_text(r["offline"]["mapper"]) if "mapper" in r["offline"] else "-",
+            ("valid" if r["scripted"]["valid"] else "INVALID") if "scripted" in r else "-",
+            r.get("scripted", {}).get("repairs", "-"),
+            r["offline"].get("invented", 0) + r.get("scripted", {}).get("invented", 0),
+            f"{r['offline_seconds']:.2f}"] for r in real])
+    n = len(real)
+    scripted = [r["scripted"] for r in real if "scripted" in r]
+    mapper = _sum([r["offline"]["mapper"] for r in real if "mapper" in r["offline"]])
+    table("real ERP specs: totals", ["measure", "value"], [
+        ["intents", str(n)],
+        ["offline drafts valid (validated, compiled, dry-run)", f"{sum(r['offline']['valid'] for r in real)} / {n}"],
+        ["offline drafts with every expected element (incl. builder's key and cursor)",
+         f"{sum(not r['offline']['missing'] for r in real)} / {n}"],
+        ["offline mapper precision / recall (labelled existing tables)",
+         f"{_ratio(mapper[0], mapper[1])} / {_ratio(mapper[0], mapper[2])} ({mapper[0]} of {mapper[2]} labelled)"],
+        ["scripted drafts valid first time / after repairs",
+         f"{sum(s['first_time'] for s in scripted)} / {sum(s['valid'] for s in scripted)} of {len(scripted)}"],
+        ["invented fields in drafts",
+         str(sum(r["offline"].get("invented", 0) for r in real) + sum(s.get("invented", 0) for s in scripted))],
+        ["dry-run pass rate", f"{sum(bool(r['offline'].get('dry_run_ok')) for r in real)} / {n}"],
+        ["median time per draft, offline", f"{statistics.median(r['offline_seconds'] for r in real):.2f} s"],
+    ])
+    for r in real:
+        if "reply" in r:
+            parts = r["reply"].split("the draft has problems", 1)
+            shown = "the draft has problems" + parts[1] if len(parts) > 1 else r["reply"]
+            print(f"  {r['id']} not drafted: {shown[:1200]}")
 
 
 def report(mock: list[dict[str, Any]], specs: list[dict[str, Any]]) -> None:
@@ -334,8 +475,12 @@ def main() -> None:
         items = [i for i in items if i["id"] in wanted]
     ITEMS.extend(items)
     specs = eval_specs([i for i in items if "spec" in i])
-    mock = eval_mock(data, [i for i in items if "spec" not in i])
-    report(mock, specs)
+    mock_items = [i for i in items if "spec" not in i and "real" not in i]
+    mock = eval_mock(data, mock_items) if mock_items else []
+    real = eval_real([i for i in items if "real" in i])
+    if mock:
+        report(mock, specs)
+    report_real(real)
 
 
 if __name__ == "__main__":

@@ -262,8 +262,8 @@ def main() -> None:
             migrate(plat.engine)
             spec = httpx.get(f"{mock.base_url}/openapi.json", timeout=60).content
             plat.tenants.create("bench", "enterprise")
-            plat.credentials.set("bench", "token", "tok-acme")
-            plat.credentials.set("bench", "x_erp_tenant", "acme")
+            plat.credentials.set("bench", "token", "tok-acme", sdk="mock_erp")
+            plat.credentials.set("bench", "x_erp_tenant", "acme", sdk="mock_erp")
             plat.tenants.allow_private_egress("bench", mock.base_url.split("://", 1)[1])
             sdks = SdkService.from_platform(plat)
             built = sdks.build("bench", spec, filename="mock.json", name="mock_erp")

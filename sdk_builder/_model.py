@@ -137,7 +137,7 @@ class CredentialLocation(StrEnum):
 
 
 class CredentialRequirement(BaseModel):
-    """A credential the SDK needs: set it with ``printf %s "$VALUE" | erp credentials set TENANT NAME``."""
+    """A credential the SDK needs: ``printf %s "$VALUE" | erp credentials set TENANT NAME --sdk SDK``."""
 
     model_config = _FROZEN
 
@@ -146,9 +146,9 @@ class CredentialRequirement(BaseModel):
     wire_name: str = Field(description="header or query parameter name, or the auth scheme (bearer, basic)")
     purpose: str = Field(description="what the ERP uses it for, from the spec")
 
-    def command(self, tenant: str = "TENANT") -> str:
-        """The exact command that sets it."""
-        return f'printf %s "$VALUE" | erp credentials set {tenant} {self.name}'
+    def command(self, tenant: str = "TENANT", sdk: str = "SDK") -> str:
+        """The exact command that sets it for SDK ``sdk`` (credentials are bound to the SDK that sends them)."""
+        return f'printf %s "$VALUE" | erp credentials set {tenant} {self.name} --sdk {sdk}'
 
 
 class Pagination(BaseModel):

@@ -81,10 +81,10 @@ def test_empty_secret_is_refused_and_nothing_stored(engine: Engine, tenants: Ten
         engine, master_key=load_settings(master_key="q2ULqZ8tTn6yqWwR2cYJHkq4ErC7xB1pUOK6oxv0M1U=").master_key
     )
     with pytest.raises(InvalidInputError) as info:
-        store.set("bad_secret_probe", "token", "")
+        store.set("bad_secret_probe", "token", "", sdk="mock_erp")
     assert str(info.value) == (
-        "secret for credential 'token' of tenant 'bad_secret_probe' is empty: pass a non-empty secret value "
-        "(the token, password or key itself)"
+        "secret for credential 'token' of SDK 'mock_erp' of tenant 'bad_secret_probe' is empty: pass a non-empty "
+        "secret value (the token, password or key itself)"
     )
     assert store.list("bad_secret_probe") == []
     assert (

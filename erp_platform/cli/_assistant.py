@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from erp_platform.cli._app import app
-from erp_platform.cli._output import console, platform, print_json, print_table
+from erp_platform.cli._output import console, echo, platform, print_json, print_table
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -242,7 +242,7 @@ def activate(tenant: str, draft_id: int, as_json: bool = JSON) -> None:
     if as_json:
         print_json({"activated": True, "workflow_id": item.workflow_id, "version": item.version})
     else:
-        print(f"workflow {item.workflow_id} v{item.version} of tenant {tenant} is ACTIVE; roll back with "
+        echo(f"workflow {item.workflow_id} v{item.version} of tenant {tenant} is ACTIVE; roll back with "
               f"`erp assistant rollback {tenant} {item.workflow_id}`")
 
 
@@ -256,7 +256,7 @@ def rollback(tenant: str, workflow: str, as_json: bool = JSON) -> None:
     if as_json:
         print_json({"workflow_id": workflow, "from_version": current, "to_version": previous})
     else:
-        print(f"workflow {workflow} of tenant {tenant}: v{previous} is ACTIVE again (v{current} DEPRECATED)")
+        echo(f"workflow {workflow} of tenant {tenant}: v{previous} is ACTIVE again (v{current} DEPRECATED)")
 
 
 @assistant_app.command("off")
@@ -269,7 +269,7 @@ def off(
 
     with platform() as plat:
         flags = set_ai(plat.engine, tenant, on=False, reason=reason)
-    print(f"AI assistant off for {'every tenant' if tenant is None else tenant} (flag #{flags[0].id})")
+    echo(f"AI assistant off for {'every tenant' if tenant is None else tenant} (flag #{flags[0].id})")
 
 
 @assistant_app.command("on")
@@ -280,7 +280,7 @@ def on(tenant: str | None = typer.Argument(None, help="the tenant (default: the 
     with platform() as plat:
         cleared = set_ai(plat.engine, tenant, on=True)
     where = "globally" if tenant is None else f"for {tenant}"
-    print(f"AI assistant on {where} ({len(cleared)} flag(s) cleared)")
+    echo(f"AI assistant on {where} ({len(cleared)} flag(s) cleared)")
 
 
 @assistant_app.command("status")
@@ -295,7 +295,7 @@ def status(tenant: str, as_json: bool = JSON) -> None:
     if as_json:
         print_json(result)
     else:
-        print(f"AI provider: {'on (' + model.name + ')' if model else 'off: ' + str(why)}; sample records "
+        echo(f"AI provider: {'on (' + model.name + ')' if model else 'off: ' + str(why)}; sample records "
               f"{'are' if samples else 'are not'} shared with it")
 
 
@@ -304,7 +304,7 @@ def share_samples(tenant: str, enabled: bool = typer.Option(..., "--on/--off", h
     """Opt in (or out) of sending sample records to the AI provider (metadata only by default)."""
     with platform() as plat:
         _assistant(plat).store.set_share_samples(tenant, enabled)
-    print(f"sample records {'will' if enabled else 'will not'} be shared with the AI provider for {tenant}")
+    echo(f"sample records {'will' if enabled else 'will not'} be shared with the AI provider for {tenant}")
 
 
 @assistant_app.command("link")
@@ -319,7 +319,7 @@ def link(tenant: str) -> None:
         TenantService(plat.engine).get(validate_slug(tenant))
         key = web_key(plat.settings.resolved_home)
     port = load_assistant_settings().web_port
-    print(f"http://127.0.0.1:{port}/assistant/{tenant}?token={web_token(key, tenant)}")
+    echo(f"http://127.0.0.1:{port}/assistant/{tenant}?token={web_token(key, tenant)}")
 
 
 @contextmanager
@@ -354,12 +354,12 @@ def build_from_docs(tenant: str, docs: Path, *, name: str | None, base_url: str 
         print_json({"sdk": info.model_dump(mode="json"), "docs": report.model_dump(mode="json")})
         return info
     _print_version(info)
-    print(f"operations found in the docs: {len(report.found)} of {len(report.documented)} documented "
+    echo(f"operations found in the docs: {len(report.found)} of {len(report.documented)} documented "
           f"({report.rounds} model calls, {report.usage.total} tokens)")
     for missing in report.missing:
-        print(f"  documented but not extracted: {missing}")
+        echo(f"  documented but not extracted: {missing}")
     for refused in report.refused:
-        print(f"  refused (could not be cited): {refused}")
+        echo(f"  refused (could not be cited): {refused}")
     if info.status == "TESTING":
-        print(f"review it, then activate it with: erp sdk activate {tenant} {info.name} {info.version}")
+        echo(f"review it, then activate it with: erp sdk activate {tenant} {info.name} {info.version}")
     return info

@@ -7,6 +7,7 @@ import sys
 from erp_platform._errors import ErpPlatformError
 from erp_platform.cli import _commands  # noqa: F401  (registers every command group)
 from erp_platform.cli._app import app
+from erp_platform.cli._output import safe_text
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,5 +15,5 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except ErpPlatformError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(str(exc))}", file=sys.stderr)
         sys.exit(2)

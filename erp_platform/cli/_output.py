@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -16,7 +17,38 @@ from rich.table import Table
 from erp_platform._platform import Platform
 from erp_platform.config import Settings
 
-console = Console()
+#: Characters that act on a terminal instead of being shown: C0 and C1 controls except newline and tab (ESC
+#: starts ANSI sequences; CR and backspace overwrite what was printed) and the bidirectional overrides.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_text(text: str) -> str:
+    """``text`` for the operator's terminal: each control character shown as an escape (``\\x1b``), not run.
+
+    Everything the CLI echoes passes through here (ERP error bodies, spec file names, values read from the
+    registry), so an ERP or a spec cannot move the cursor, recolour, hide text or retitle the terminal.
+    """
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def echo(*values: object, **kwargs: Any) -> None:
+    """``print`` for the operator's terminal: every value passes through :func:`safe_text`."""
+    print(*(safe_text(str(value)) for value in values), **kwargs)
+
+
+class _SafeConsole(Console):
+    """A rich console whose printed strings pass through :func:`safe_text` (rich's own styling still works)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(safe_text(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+console: Console = _SafeConsole()
 
 
 def _default(value: object) -> object:
@@ -44,7 +76,7 @@ def print_table(
     for col in columns:
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*("" if v is None else safe_text(str(v)) for v in row))
     console.print(table)
 
 
@@ -53,7 +85,7 @@ def print_fields(title: str, fields: Mapping[str, object]) -> None:
     table.add_column("field", style="bold")
     table.add_column("value")
     for key, value in fields.items():
-        table.add_row(key, "" if value is None else str(value))
+        table.add_row(safe_text(key), "" if value is None else safe_text(str(value)))
     console.print(table)
 
 

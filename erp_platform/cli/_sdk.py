@@ -14,7 +14,7 @@ import typer
 
 from erp_platform._errors import InvalidInputError
 from erp_platform.cli._app import app
-from erp_platform.cli._output import platform, print_json, print_table
+from erp_platform.cli._output import echo, platform, print_json, print_table
 from erp_platform.cli._sdk_render import build_summary, check_lines
 
 if TYPE_CHECKING:
@@ -129,18 +129,18 @@ def _print_version(info: SdkVersionInfo) -> None:
             f"sandbox tests {t.get('sandbox_tests', 0):.1f}, register {t.get('register', 0):.1f})"
         )
     width = max(len(key) for key in fields)
-    print(f"SDK {info.name} v{info.version} of tenant {info.tenant}")
+    echo(f"SDK {info.name} v{info.version} of tenant {info.tenant}")
     for key, value in fields.items():
-        print(f"  {key.ljust(width)}  {value}")
+        echo(f"  {key.ljust(width)}  {value}")
     for skipped in info.skipped_operations:
-        print(f"  skipped {skipped.method} {skipped.path} ({skipped.operation_id}): {skipped.reason}")
+        echo(f"  skipped {skipped.method} {skipped.path} ({skipped.operation_id}): {skipped.reason}")
     if info.test_results is not None:
         for result in info.test_results.failed:
-            print(f"  test failed: {result.operation}: {result.error}")
+            echo(f"  test failed: {result.operation}: {result.error}")
         for problem in info.test_results.problems:
-            print(f"  test problem: {problem}")
+            echo(f"  test problem: {problem}")
     for warning in info.warnings:
-        print(f"  warning: {warning}")
+        echo(f"  warning: {warning}")
 
 
 @sdk_app.command("build")
@@ -201,9 +201,9 @@ def build(
     else:
         _print_version(info)
         for line in build_summary(info, tenant):
-            print(line)
+            echo(line)
         if info.status == "TESTING":
-            print(f"activate it with: erp sdk activate {tenant} {info.name} {info.version}")
+            echo(f"activate it with: erp sdk activate {tenant} {info.name} {info.version}")
     if info.status == "FAILED":
         raise typer.Exit(1)
 
@@ -240,7 +240,7 @@ def show(
     else:
         _print_version(info)
         for line in build_summary(info, tenant):
-            print(line)
+            echo(line)
 
 
 @sdk_app.command("activate")
@@ -251,7 +251,7 @@ def activate(tenant: str, name: str, version: int, as_json: bool = JSON) -> None
     if as_json:
         print_json(info)
     else:
-        print(f"SDK {info.name} v{info.version} of tenant {tenant} is {info.status}")
+        echo(f"SDK {info.name} v{info.version} of tenant {tenant} is {info.status}")
 
 
 @sdk_app.command("revoke")
@@ -262,7 +262,7 @@ def revoke(tenant: str, name: str, version: int, as_json: bool = JSON) -> None:
     if as_json:
         print_json(info)
     else:
-        print(f"SDK {info.name} v{info.version} of tenant {tenant} is {info.status}")
+        echo(f"SDK {info.name} v{info.version} of tenant {tenant} is {info.status}")
 
 
 @sdk_app.command("check")
@@ -288,7 +288,7 @@ def check(
         print_json(report)
     else:
         for line in check_lines(report):
-            print(line)
+            echo(line)
     if not report.ok:
         raise typer.Exit(1)
 

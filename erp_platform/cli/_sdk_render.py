@@ -44,10 +44,11 @@ def build_summary(info: SdkVersionInfo, tenant: str) -> list[str]:
         lines.insert(0, f"unchanged: version {info.version} was built from the same spec and options "
                         f"({info.status}); nothing registered")
     if info.credentials:
-        lines.append("credentials the SDK needs (set each before activating):")
+        lines.append(f"credentials the SDK needs, bound to SDK {info.name} (set each before activating; only this "
+                     f"SDK sends them, to {_origin(info.base_url)} only):")
         for cred in info.credentials:
             lines.append(f"  {cred.name}: {cred.location.value} {cred.wire_name} - {cred.purpose}")
-            lines.append(f"      {cred.command(tenant)}")
+            lines.append(f"      {cred.command(tenant, info.name)}")
     else:
         lines.append("credentials the SDK needs: none (the spec declares no supported auth scheme or header)")
     if info.test_results is not None:
@@ -87,3 +88,10 @@ def check_lines(report: SdkCheckReport) -> list[str]:
         lines.append(f"  problem: {problem}")
     lines.append("  result: " + ("ok" if report.ok else f"{len(report.problems)} problem(s)"))
     return lines
+
+
+def _origin(base_url: str) -> str:
+    """``scheme://host:port`` of the base URL: where the SDK's credentials may go."""
+    from erp_platform.sandbox import origin_of, origin_text
+
+    return origin_text(origin_of(base_url))

@@ -18,7 +18,7 @@ import yaml
 
 from erp_platform._errors import InvalidInputError
 from erp_platform.cli._app import app
-from erp_platform.cli._output import platform, print_json, print_table
+from erp_platform.cli._output import echo, platform, print_json, print_table
 
 if TYPE_CHECKING:
     from erp_platform._errors import Problem
@@ -84,9 +84,9 @@ def _day(value: datetime | None) -> str:
 def _print_record(title: str, fields: dict[str, object]) -> None:
     """Plain ``key  value`` lines: hashes and dates are never cut to fit the terminal."""
     width = max(len(k) for k in fields)
-    print(title)
+    echo(title)
     for key, value in fields.items():
-        print(f"  {key.ljust(width)}  {'-' if value is None else value}")
+        echo(f"  {key.ljust(width)}  {'-' if value is None else value}")
 
 
 def _human_extra(extra: dict[str, Any] | None) -> dict[str, object]:
@@ -128,7 +128,7 @@ def validate(tenant: str, file: Path, param: list[str] = PARAM, as_json: bool = 
     if as_json:
         print_json({"valid": True, "workflow_id": definition.id})
     else:
-        print(f"{file}: workflow {definition.id!r} is valid for tenant {tenant!r}")
+        echo(f"{file}: workflow {definition.id!r} is valid for tenant {tenant!r}")
 
 
 @workflow_app.command("apply")
@@ -271,7 +271,7 @@ def scaffold(
         print(text, end="")
         return
     output.write_text(text, encoding="utf-8")
-    print(f"wrote {output}: {len(operations)} extract(s) and load(s) from SDK {info.label}; apply it with "
+    echo(f"wrote {output}: {len(operations)} extract(s) and load(s) from SDK {info.label}; apply it with "
           f"`erp workflow apply {tenant} {output}`")
 
 
@@ -324,7 +324,7 @@ def _print_plans(tenant: str, plans: dict[str, LoadPlan], problems: list[Problem
             [[c.source, c.target, c.type, c.nullable] for c in plan.mapping.columns],
         )
     for problem in problems:
-        print(f"cannot resolve now: {problem.render()}")
+        echo(f"cannot resolve now: {problem.render()}")
 
 
 # -- erp mapping -------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Per-tenant credential stores: an AES-GCM encrypted local store (default) and HashiCorp Vault KV v2.
+"""Credential stores: an AES-GCM encrypted local store (default) and HashiCorp Vault KV v2.
 
-Build one with :func:`make_credential_store`; every call names the tenant, and no call for one tenant
-can reach another tenant's secret. Values never appear in logs, errors, reprs or the audit log.
+Build one with :func:`make_credential_store`; every call names the tenant and the SDK the credential is
+bound to, and no call for one tenant can reach another tenant's secret, nor one SDK's session another
+SDK's. Values never appear in logs, errors, reprs or the audit log.
 """
 
 from erp_platform.credentials._errors import CredentialStoreUnavailableError
@@ -15,6 +16,7 @@ from erp_platform.credentials._validation import (
     MAX_SECRET_BYTES,
     credential_path,
     validate_credential_name,
+    validate_sdk_scope,
     validate_secret,
 )
 from erp_platform.credentials._vault import VaultStore, vault_policy
@@ -33,6 +35,7 @@ __all__ = [
     "make_credential_store",
     "master_key_id",
     "validate_credential_name",
+    "validate_sdk_scope",
     "validate_secret",
     "vault_policy",
 ]

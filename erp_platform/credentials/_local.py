@@ -82,7 +82,7 @@ class LocalEncryptedStore(CredentialStore):
             select(LocalSecret.tenant_slug, LocalSecret.nonce, LocalSecret.ciphertext, LocalSecret.key_id)
             .where(LocalSecret.store_path == ref.path)
         ).one_or_none()
-        again = f"set it again with `erp credentials set {ref.tenant} {ref.name}`"
+        again = f"set it again with `{ref.set_command()}`"
         if row is None:
             raise CredentialError(
                 f"{ref.describe()} has metadata but no ciphertext in erp_control.local_secrets (it was "

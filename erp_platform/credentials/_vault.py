@@ -14,19 +14,20 @@ from erp_platform._errors import CredentialError
 from erp_platform.credentials._errors import CredentialStoreUnavailableError
 from erp_platform.credentials._models import StoreName
 from erp_platform.credentials._store import CredentialRef, CredentialStore
-from erp_platform.credentials._validation import tenant_path
+from erp_platform.credentials._validation import tenant_path, validate_sdk_scope
 from erp_platform.db import validate_slug
 
 _MOUNT_RE = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*")
 _VALUE_FIELD = "value"
 
 
-def vault_policy(tenant: str, *, mount: str = "secret") -> str:
-    """The Vault HCL policy that confines a token to one tenant's credentials in a KV v2 mount.
+def vault_policy(tenant: str, *, mount: str = "secret", sdk: str | None = None) -> str:
+    """The Vault HCL policy that confines a token to one tenant's credentials (or one SDK's) in a KV v2 mount.
 
     It grants create/read/update/delete on ``<mount>/data/erp/tenants/<slug>/*`` and read/list/delete on
     ``<mount>/metadata/erp/tenants/<slug>/*`` and nothing else, so a token holding only this policy can
-    never read or list another tenant's secrets. Install it and issue a token with::
+    never read or list another tenant's secrets. With ``sdk``, the paths are those of that SDK's
+    credentials (``erp/tenants/<slug>/sdks/<sdk>/*``). Install it and issue a token with::
 
         vault policy write erp-tenant-<slug> policy.hcl
         vault token create -policy=erp-tenant-<slug>
@@ -37,10 +38,14 @@ def vault_policy(tenant: str, *, mount: str = "secret") -> str:
     base = tenant_path(tenant)
     mount = _check_mount(mount)
     slug = validate_slug(tenant)
+    label, whose = f"erp-tenant-{slug}", f'tenant "{slug}"\'s credentials'
+    if sdk is not None:
+        base = f"{base}/sdks/{validate_sdk_scope(sdk)}"
+        label, whose = f"{label}-sdk-{sdk}", f'the credentials of SDK "{sdk}" of tenant "{slug}"'
     return (
-        f'# ERP platform: confines a token to tenant "{slug}"\'s credentials in KV v2 mount "{mount}".\n'
-        f"# Install: vault policy write erp-tenant-{slug} <this file>\n"
-        f"# Token:   vault token create -policy=erp-tenant-{slug}\n"
+        f'# ERP platform: confines a token to {whose} in KV v2 mount "{mount}".\n'
+        f"# Install: vault policy write {label} <this file>\n"
+        f"# Token:   vault token create -policy={label}\n"
         f'path "{mount}/data/{base}/*" {{\n'
         '  capabilities = ["create", "read", "update", "delete"]\n'
         "}\n"
@@ -103,14 +108,14 @@ class VaultStore(CredentialStore):
             raise CredentialError(
                 f"{ref.describe()} is recorded, but Vault has no live secret at "
                 f"{self._mount}/data/{ref.path} (it was deleted in Vault outside the platform): set it again "
-                f"with `erp credentials set {ref.tenant} {ref.name}`"
+                f"with `{ref.set_command()}`"
             ) from None
         value = (response.get("data") or {}).get("data", {}).get(_VALUE_FIELD)
         if not isinstance(value, str):
             raise CredentialError(
                 f"{ref.describe()}: the Vault secret at {self._mount}/data/{ref.path} has no text field "
                 f"{_VALUE_FIELD!r} (it was written outside the platform): set it again with "
-                f"`erp credentials set {ref.tenant} {ref.name}`"
+                f"`{ref.set_command()}`"
             )
         return value
 

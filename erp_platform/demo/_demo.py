@@ -130,7 +130,7 @@ def prepare_tenant(plat: Platform, tenant: DemoTenant, mock_url: str, spec: byte
             plat.tenants.set_status(tenant.slug, "active")
     except NotFoundError:
         plat.tenants.create(tenant.slug, tenant.tier, name=tenant.name)
-    plat.credentials.set(tenant.slug, "token", tenant.token)
+    plat.credentials.set(tenant.slug, "token", tenant.token, sdk=SDK_NAME)
     host_port = mock_url.split("://", 1)[1].rstrip("/")
     plat.tenants.allow_private_egress(tenant.slug, host_port)
 

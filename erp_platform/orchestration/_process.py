@@ -29,6 +29,18 @@ def process_platform() -> Platform:
         return _platform
 
 
+def reset_process_platform() -> None:
+    """Forget this process's Platform (disposing its engine), so the next use reads the environment again.
+
+    For a process that changes its ERP_* settings, such as a test session starting a second platform.
+    """
+    global _platform  # noqa: PLW0603 - see process_platform
+    with _lock:
+        if _platform is not None:
+            _platform.close()
+        _platform = None
+
+
 def cache_dir(name: str) -> Path:
     """A cache folder under ERP_HOME/cache (created on demand)."""
     path = process_platform().settings.resolved_home / "cache" / name

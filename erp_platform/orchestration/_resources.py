@@ -41,6 +41,7 @@ from erp_platform.registry import SdkVersion
 from erp_platform.tenancy import TenantInfo
 
 if TYPE_CHECKING:
+    from erp_platform.orchestration._artifacts import SdkArtifact
     from erp_platform.sandbox import PageResult, SdkSession
 
 RESERVED_RESOURCE_KEYS = frozenset({"io_manager"})
@@ -234,6 +235,21 @@ def active_sdks(engine: Engine, tenant: TenantInfo) -> list[ActiveSdk]:
             operations=sorted(str(op.get("id")) for op in spec.get("operations", [])),
         ))
     return [found[key] for key in sorted(found)]
+
+
+def artifact_resource(tenant: str, artifact: SdkArtifact) -> ErpSdkResource:
+    """The resource of one SDK version a workflow (or a draft) compiles against, under the SDK's name."""
+    spec = artifact.spec
+    return ErpSdkResource(
+        tenant=tenant,
+        sdk_name=artifact.name,
+        sdk_version=artifact.version,
+        spec_hash=str(spec.get("spec_hash", "")),
+        wasm_hash=artifact.wasm_hash or "",
+        base_url=str(spec.get("base_url", "")),
+        allowed_domains=list(spec.get("allowed_domains", ())),
+        operations=sorted(str(op.get("id")) for op in spec.get("operations", [])),
+    )
 
 
 # -- the typed facade ------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
 from erp_platform._errors import ConflictError, ErpPlatformError, NotFoundError, TenantIsolationError
-from erp_platform.queue._admission import DEPRECATED_TAG
+from erp_platform.queue._admission import DEPRECATED_TAG, WORKFLOW_TAG
 from erp_platform.queue._lifecycle import FORCE_CANCEL_TAG
 from erp_platform.queue._policy import TENANT_TAG
 from erp_platform.queue._refusals import refusal_of
@@ -179,6 +179,7 @@ class RunControls:
 
     def _reexecute(self, run: DagsterRun) -> DagsterRun:
         from dagster._core.definitions.selector import JobSubsetSelector
+        from dagster._core.errors import DagsterInvalidSubsetError
         from dagster._core.execution.plan.resume_retry import ReexecutionStrategy
         from dagster._core.workspace.context import WorkspaceProcessContext
 
@@ -205,10 +206,17 @@ class RunControls:
             ))
             inherited = {k: v for k, v in run.tags.items()
                          if not k.startswith("dagster/") and k not in _NOT_INHERITED}
-            new_run = self._instance.create_reexecuted_run(
-                request_context=workspace, parent_run=run, code_location=location, remote_job=remote_job,
-                strategy=ReexecutionStrategy.FROM_FAILURE, extra_tags=inherited, use_parent_run_tags=False,
-            )
+            try:
+                new_run = self._instance.create_reexecuted_run(
+                    request_context=workspace, parent_run=run, code_location=location, remote_job=remote_job,
+                    strategy=ReexecutionStrategy.FROM_FAILURE, extra_tags=inherited, use_parent_run_tags=False,
+                )
+            except DagsterInvalidSubsetError as exc:  # every step succeeded before the run itself failed
+                workflow = run.tags.get(WORKFLOW_TAG, run.job_name)
+                raise ConflictError(
+                    f"run {run.run_id} ended {run.status.value} after all its steps had succeeded, so there is "
+                    f"nothing to re-execute; start a new run with `erp run {run.tags.get(TENANT_TAG)} {workflow}`"
+                ) from exc
             submitted = self._instance.submit_run(new_run.run_id, workspace)
         refused = refusal_of(self._instance, submitted.run_id)
         if refused is not None:

@@ -91,10 +91,13 @@ class TenantCredential(Base):
     """A credential's metadata. The secret lives in the credential store, never here."""
 
     __tablename__ = "tenant_credentials"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "sdk", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # the SDK the credential is bound to (only that SDK reads and sends it); "" for a tenant-wide
+    # credential stored before credentials were bound to SDKs, which no SDK reads
+    sdk: Mapped[str] = mapped_column(String(63))
     name: Mapped[str] = mapped_column(String(100))
     store: Mapped[str] = mapped_column(String(20))  # "local" or "vault"
     store_path: Mapped[str] = mapped_column(String(300))

@@ -17,7 +17,7 @@ Example::
 """
 
 from erp_platform.sandbox._compile import compile_component, component_hash
-from erp_platform.sandbox._egress import EgressPolicy, Resolver
+from erp_platform.sandbox._egress import EgressPolicy, Origin, Resolver, origin_of, origin_text
 from erp_platform.sandbox._errors import (
     CallContext,
     ComponentBuildError,
@@ -80,6 +80,7 @@ __all__ = [
     "MemoryLimitExceeded",
     "NativeComponent",
     "NormalisationError",
+    "Origin",
     "OutputTooLarge",
     "PageReader",
     "PageResult",
@@ -109,4 +110,6 @@ __all__ = [
     "held_arrays",
     "mask_token",
     "normalise_records",
+    "origin_of",
+    "origin_text",
 ]

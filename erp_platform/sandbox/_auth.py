@@ -27,6 +27,17 @@ class CredentialAttacher:
         self._secrets = secrets
         self._cache: Credentials | None = None
 
+    @property
+    def needed(self) -> bool:
+        """True when the SDK sends any credential (its auth scheme or a required header from the store)."""
+        return self._manifest.auth.scheme is not AuthScheme.NONE or any(
+            h.credential is not None for h in self._manifest.required_headers
+        )
+
+    def attached(self) -> frozenset[str]:
+        """The secret values read for this session so far (empty before the first credentialed request)."""
+        return self._cache.secrets if self._cache is not None else frozenset()
+
     def constant_headers(self) -> tuple[tuple[str, str], ...]:
         """Required headers with a constant (non-secret) value: sent on every request."""
         return tuple(
@@ -56,8 +67,9 @@ class CredentialAttacher:
         except NotFoundError:
             m = self._manifest
             raise CredentialError(
-                f"credential {name!r} of tenant {m.tenant!r} is not set; SDK {m.sdk_name!r} v{m.sdk_version} sends "
-                f"it as {what}: set it with `printf %s VALUE | erp credentials set {m.tenant} {name}`"
+                f"credential {name!r} of SDK {m.sdk_name!r} of tenant {m.tenant!r} is not set; v{m.sdk_version} "
+                f"sends it as {what}: set it with "
+                f"`printf %s VALUE | erp credentials set {m.tenant} {name} --sdk {m.sdk_name}`"
             ) from None
         except Exception as exc:
             raise CredentialError(
@@ -66,6 +78,13 @@ class CredentialAttacher:
             ) from None
         if not value:
             raise CredentialError(f"credential {name!r} of tenant {self._manifest.tenant!r} is empty")
+        if not (value.isascii() and value.isprintable()):
+            m = self._manifest
+            raise CredentialError(
+                f"credential {name!r} of SDK {m.sdk_name!r} of tenant {m.tenant!r} contains a control or "
+                f"non-ASCII character and cannot be sent as {what} (HTTP carries printable ASCII only): set it "
+                f"again with `printf %s VALUE | erp credentials set {m.tenant} {name} --sdk {m.sdk_name}`"
+            )
         return value
 
     def _build(self) -> Credentials:

@@ -8,6 +8,7 @@ unspecified / metadata addresses (in every IPv4 and IPv6 spelling) unless the te
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 from collections.abc import Callable, Sequence
@@ -54,6 +55,38 @@ def _first_bad_char(text: str) -> int | None:
     if text.isprintable():
         return None
     return next(i for i, c in enumerate(text) if not c.isprintable())
+
+
+#: ``(scheme, host, port)``: what a credential is bound to.
+Origin = tuple[str, str, int]
+
+
+def origin_text(origin: Origin) -> str:
+    """``scheme://host:port`` of an origin, the port always shown (``https://erp.example.com:443``)."""
+    scheme, host, port = origin
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}:{port}"
+
+
+def origin_of(url: str) -> Origin:
+    """The canonical origin of an absolute URL (lower-case or IDNA host, canonical IP, explicit port)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        literal = parse_ip_literal(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        host = str(literal)
+    elif not host.isascii():
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    except ValueError:
+        port = 0
+    return (scheme, host, port)
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -113,7 +146,7 @@ class CheckedUrl:
     target: str  # path and query, e.g. "/odata/v4/customers?$top=10"
 
     @property
-    def origin(self) -> tuple[str, str, int]:
+    def origin(self) -> Origin:
         return (self.scheme, self.host, self.port)
 
     @property
@@ -151,6 +184,7 @@ class EgressGuard:
         self._policy = policy
         self._resolver: Resolver = resolver or system_resolver
         self._base = manifest.base_url.rstrip("/")
+        self._bound = origin_of(self._base)
         self._exact = frozenset(d.lower().rstrip(".") for d in manifest.allowed_domains if "*" not in d)
         self._suffixes = tuple(
             d.lower().rstrip(".")[1:] for d in manifest.allowed_domains if d.startswith("*.")
@@ -160,6 +194,11 @@ class EgressGuard:
             forbidden.add(manifest.auth.header_name.lower())
         forbidden.update(h.name.lower() for h in manifest.required_headers)
         self._forbidden_headers = frozenset(forbidden)
+
+    @property
+    def bound_origin(self) -> Origin:
+        """The origin of the SDK's base URL: the only one its credentials are ever sent to."""
+        return self._bound
 
     @property
     def base_scheme(self) -> str:

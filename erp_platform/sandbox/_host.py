@@ -82,6 +82,7 @@ class CallState:
     # non-empty arrays beside an empty selection, per page id (silent-zero evidence)
     held: dict[int, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     last_body: bytes | None = None  # the last 2xx body sent to the guest (guest-parsed pages)
+    echoed_secret: bool = False  # a response held a credential value: the call's records are masked
 
 
 class HostBridge:
@@ -208,7 +209,9 @@ class HostBridge:
         if len(state.logs) >= self.manifest.limits.max_log_lines:
             state.dropped_logs += 1
             return
-        line = LogLine(level=level[:16], message=message[:MAX_LOG_LINE])
+        mask = self.client.mask
+        mask.refresh()
+        line = LogLine(level=level[:16], message=mask.text(message[:MAX_LOG_LINE]))
         state.logs.append(line)
         context = state.budget.context
         logger.log(
@@ -243,9 +246,12 @@ class HostBridge:
     def _fetch(self, request: GuestRequest) -> FetchedResponse | str:
         state = self._require()
         try:
-            return self.client.request(
+            fetched = self.client.request(
                 state.budget, request.method, request.url, request.headers, request.body
             )
+            if self.client.mask.active and self.client.mask.found_in(fetched.body):
+                state.echoed_secret = True
+            return fetched
         except SandboxViolation as exc:
             self.remember(exc)
             return f"{exc.kind}: {exc.detail}"

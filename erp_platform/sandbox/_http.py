@@ -12,7 +12,7 @@ from urllib.parse import quote, urljoin
 import httpx
 
 from erp_platform.sandbox._auth import CredentialAttacher, Credentials
-from erp_platform.sandbox._egress import CheckedUrl, EgressGuard
+from erp_platform.sandbox._egress import CheckedUrl, EgressGuard, origin_text
 from erp_platform.sandbox._errors import (
     CallContext,
     DeadlineExceeded,
@@ -25,6 +25,7 @@ from erp_platform.sandbox._errors import (
     UpstreamError,
 )
 from erp_platform.sandbox._manifest import SdkManifest
+from erp_platform.sandbox._masking import SecretMask
 from erp_platform.sandbox._network import CheckedBackend, CheckedTransport
 from erp_platform.sandbox._recorder import RequestRecord
 from erp_platform.sandbox._services import HostServices
@@ -87,6 +88,8 @@ class EgressClient:
         self._services = services
         self._guard = EgressGuard(manifest, services.egress_policy, services.resolver)
         self._auth = CredentialAttacher(manifest, services.secrets)
+        #: the values of every credential this session attached, hidden wherever host data leaves the host
+        self.mask = SecretMask(self._auth.attached)
         self._backend = CheckedBackend(self._guard)
         # The transport is used directly (not through httpx.Client): no cookie jar carries state from one
         # guest request to the next, no proxy from the environment, no request line with query values
@@ -126,17 +129,16 @@ class EgressClient:
         try:
             verb = self._guard.check_method(method, context)
             target = self._guard.resolve_url(url, context)
+            self._check_bound_origin(target, context)
             guest_headers = self._guard.check_headers(headers, context, target.display)
         except EgressDenied as exc:
             self._record(budget, method[:10], url, _Attempt(error=_short(exc)), seconds=0.0, number=1)
             raise
         idempotency_key = any(name.lower() == "idempotency-key" for name, _ in guest_headers)
-        origin = target.origin
         payload = body.encode("utf-8") if body is not None else None
         for hop in range(MAX_REDIRECTS + 1):
-            credentialed = target.origin == origin and not (
-                self._guard.base_scheme == "https" and target.scheme != "https"
-            )
+            # credentials go to the exact origin they are bound to, never to a redirect's other origin
+            credentialed = target.origin == self._guard.bound_origin
             response = self._send_with_retries(
                 budget,
                 verb,
@@ -164,6 +166,24 @@ class EgressClient:
             transient=False,
         )
 
+    def _check_bound_origin(self, target: CheckedUrl, context: CallContext) -> None:
+        """Refuse a request of a credentialed SDK to any origin but the one its credentials are bound to.
+
+        The guest builds next-page requests from links the ERP returned (or a ``_next`` token a caller
+        passed): one pointing at another port, scheme or host of the SDK's allowed domains would otherwise
+        carry the tenant's credentials there.
+        """
+        bound = self._guard.bound_origin
+        if target.origin == bound or not self._auth.needed:
+            return
+        raise EgressDenied(
+            f"egress denied for {target.display}: origin {origin_text(target.origin)} is not "
+            f"{origin_text(bound)}, the origin the SDK's credentials are bound to (its base URL). A next-page "
+            "link or `_next` token pointing at another origin is refused, so that credentials never leave "
+            "their origin; if the ERP moved, build the SDK again with --base-url",
+            context=context,
+        )
+
     def _send_with_retries(
         self,
         budget: CallBudget,
@@ -177,6 +197,7 @@ class EgressClient:
     ) -> FetchedResponse:
         context = budget.context
         creds = self._auth.credentials() if credentialed else Credentials()
+        self.mask.refresh()
         send_headers = [*headers, *self._auth.constant_headers(), *creds.headers]
         url = _with_query(target.url, creds.query)
         retryable = method in _IDEMPOTENT or idempotency_key
@@ -201,7 +222,7 @@ class EgressClient:
             started = time.monotonic()
             try:
                 last = self._attempt(
-                    budget, method, target, url=url, headers=send_headers, payload=payload, creds=creds
+                    budget, method, target, url=url, headers=send_headers, payload=payload
                 )
             except SandboxViolation as exc:
                 self._record(budget, method, target, _Attempt(error=_short(exc)), seconds=0.0, number=attempt)
@@ -242,7 +263,6 @@ class EgressClient:
         url: str,
         headers: list[tuple[str, str]],
         payload: bytes | None,
-        creds: Credentials,
     ) -> _Attempt:
         timeout = max(0.001, min(self._limits.request_timeout_seconds, budget.remaining()))
         cap = self._limits.max_response_bytes
@@ -260,7 +280,7 @@ class EgressClient:
         except httpx.TimeoutException as exc:
             return _Attempt(error=f"{type(exc).__name__} after {timeout:g}s")
         except httpx.TransportError as exc:
-            return _Attempt(error=f"{type(exc).__name__}: {_scrub(str(exc), creds)}"[:300])
+            return _Attempt(error=f"{type(exc).__name__}: {self.mask.text(str(exc))}"[:300])
         try:
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > cap:
@@ -277,9 +297,9 @@ class EgressClient:
         except httpx.TimeoutException as exc:
             return _Attempt(status=None, error=f"{type(exc).__name__} after {timeout:g}s")
         except httpx.TransportError as exc:
-            return _Attempt(error=f"{type(exc).__name__}: {_scrub(str(exc), creds)}"[:300])
+            return _Attempt(error=f"{type(exc).__name__}: {self.mask.text(str(exc))}"[:300])
         except httpx.DecodingError as exc:
-            return _Attempt(error=f"{type(exc).__name__}: {_scrub(str(exc), creds)}"[:300])
+            return _Attempt(error=f"{type(exc).__name__}: {self.mask.text(str(exc))}"[:300])
         finally:
             response.close()
         budget.bytes_received += total
@@ -329,6 +349,8 @@ class EgressClient:
             host, path, keys = target.netloc, target.path, target.query_keys
         else:
             host, path, keys = self._guard.rough_parts(target)
+        mask = self.mask
+        mask.refresh()
         recorder.record(
             RequestRecord(
                 tenant=context.tenant,
@@ -336,14 +358,14 @@ class EgressClient:
                 sdk_version=context.sdk_version,
                 operation=context.operation,
                 method=method,
-                host=host,
-                path=path,
-                query_keys=keys,
+                host=mask.text(host),
+                path=mask.text(path),
+                query_keys=tuple(mask.text(key) for key in keys),
                 status=attempt.status,
                 bytes=len(attempt.response.body) if attempt.response is not None else 0,
                 ms=round(seconds * 1000, 3),
                 attempt=number,
-                error=attempt.error,
+                error=mask.optional(attempt.error),
             )
         )
 
@@ -376,13 +398,6 @@ def _with_query(url: str, query: tuple[tuple[str, str], ...]) -> str:
         return url
     extra = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
     return f"{url}{'&' if '?' in url else '?'}{extra}"
-
-
-def _scrub(text: str, creds: Credentials) -> str:
-    for secret in creds.secrets:
-        if secret:
-            text = text.replace(secret, "*****").replace(quote(secret, safe=""), "*****")
-    return text
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -75,6 +76,7 @@ class SdkSession:
         self.manifest = manifest
         self._runner = component.runner
         self._bridge = HostBridge(manifest, services or HostServices())
+        self._mask = self._bridge.client.mask
         try:
             self._guest = component.open_guest(self._bridge, manifest.limits)
         except BaseException:
@@ -107,8 +109,9 @@ class SdkSession:
     def describe(self) -> dict[str, Any]:
         """The SDK's self-description (``describe`` export) as a dict."""
         context = self._context("describe")
-        outcome, state = self._run("describe", (), context)
-        self._raise_failures(outcome, state)
+        with self._masked():
+            outcome, state = self._run("describe", (), context)
+            self._raise_failures(outcome, state)
         text = self._check_size(outcome.text, context)
         try:
             value = orjson.loads(text)
@@ -131,7 +134,10 @@ class SdkSession:
             UpstreamError: the ERP failed after retries or sent a malformed body.
             NormalisationError: a host-held record does not fit the declared field kinds.
         """
-        return self._finish(self._execute(operation, params))
+        with self._masked():
+            result = self._finish(self._execute(operation, params))
+        mask = self._mask
+        return replace(result, next=mask.token(result.next), paging_note=mask.optional(result.paging_note))
 
     def call_raw(
         self, operation: str, params: Mapping[str, Any] | None = None, *, guard: bool = True
@@ -143,17 +149,18 @@ class SdkSession:
         the caller, for pages of one paging run spread over several sessions (:class:`PageReader` guards the
         ordered stream itself).
         """
-        raw = self._execute(operation, params, guard=guard)
+        with self._masked():
+            raw = self._execute(operation, params, guard=guard)
         page = raw.page
         return RawPageResult(
-            records=raw.records,
+            records=self._mask.value(raw.records) if raw.state.echoed_secret else raw.records,
             fields=dict(page.fields) if raw.held else {},
             normalised=not raw.held,
-            next=page.next,
+            next=self._mask.token(page.next),
             status=page.status,
             entity=page.entity,
             stats=self._stats(raw.outcome, raw.state, (time.perf_counter() - raw.started) * 1000),
-            paging_note=raw.note,
+            paging_note=self._mask.optional(raw.note),
         )
 
     def iter_pages(
@@ -176,6 +183,16 @@ class SdkSession:
                 )
             seen.add(page.next)
             current = {**current, PARAM_NEXT: page.next}
+
+    @contextmanager
+    def _masked(self) -> Iterator[None]:
+        """Where host data leaves the host: errors lose every credential value the session attached."""
+        try:
+            yield
+        except BaseException as exc:
+            self._mask.refresh()
+            self._mask.error(exc)
+            raise
 
     def _execute(self, operation: str, params: Mapping[str, Any] | None, *, guard: bool = True) -> _RawPage:
         """Run the guest and validate its output; the records are not normalised yet."""
@@ -221,7 +238,7 @@ class SdkSession:
         """Refuse to loop (see :class:`PagingGuard`); a repeated page ends paging with a note."""
         if raw.page.records is None and raw.page.host_page is None:
             return raw  # a single result, not a page of records
-        guarded = self._paging.check(operation, params, raw.records, raw.page.next)
+        guarded = self._paging.check(operation, params, raw.records, self._mask.token(raw.page.next))
         if guarded.note is None:
             return raw
         return replace(raw, page=raw.page.model_copy(update={"next": None}), records=[], note=guarded.note)
@@ -229,7 +246,9 @@ class SdkSession:
     def _finish(self, raw: _RawPage) -> PageResult:
         """Normalise host-held records and build the result."""
         page = raw.page
-        records = raw.records
+        records, result = raw.records, page.result
+        if raw.state.echoed_secret:  # the ERP repeated a credential value in a response of this call
+            records, result = self._mask.value(records), self._mask.value(result)
         if raw.held:
             records = normalise_records(records, page.fields, context=raw.context)
         return PageResult(
@@ -238,7 +257,7 @@ class SdkSession:
             status=page.status,
             entity=page.entity,
             stats=self._stats(raw.outcome, raw.state, (time.perf_counter() - raw.started) * 1000),
-            result=page.result,
+            result=result,
             paging_note=raw.note,
         )
 

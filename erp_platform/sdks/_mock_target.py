@@ -70,7 +70,7 @@ class MockErpTarget:
 
     def secret(self, name: str) -> str:
         """The test session's secret provider (mock ERP credentials, never the tenant's)."""
-        return self.secrets.get(name, "sample")
+        return self.secrets.get(name, f"sample-{name}")
 
     def expected(self, entity: str, count: int) -> list[dict[str, Any]]:
         """The first ``count`` records of ``entity`` as the mock ERP serves them (REST form)."""
@@ -101,10 +101,12 @@ def mock_erp_target(manifest: SdkManifest) -> Iterator[MockErpTarget]:
         if manifest.auth.credential:
             values[manifest.auth.credential] = auth.token if scheme is AuthScheme.BEARER else auth.api_key
         if manifest.auth.username_credential:
-            values[manifest.auth.username_credential] = "sample"
+            values[manifest.auth.username_credential] = f"sample-{manifest.auth.username_credential}"
         for header in manifest.required_headers:
             if header.credential:
-                values[header.credential] = erp_tenant if header.name.lower() == _TENANT_HEADER else "sample"
+                values[header.credential] = (
+                    erp_tenant if header.name.lower() == _TENANT_HEADER else f"sample-{header.credential}"
+                )
         yield MockErpTarget(
             server=server,
             manifest=target_manifest,

@@ -38,6 +38,8 @@ from erp_platform.sandbox import (
     SecretProvider,
     describe_held,
     mask_token,
+    origin_of,
+    origin_text,
 )
 from erp_platform.sdks._artifacts import ArtifactSet, ComponentLoader, VersionRef, store_artifacts
 from erp_platform.sdks._errors import SdkStatusError
@@ -251,8 +253,12 @@ class SdkService:
     def activate(self, tenant: str, name: str, version: int) -> SdkVersionInfo:
         """TESTING -> ACTIVE (already ACTIVE: unchanged). Several ACTIVE versions may coexist.
 
+        Every credential the version declares must be set for (or granted to) this SDK first; the audit
+        entry names them and the origin they are sent to.
+
         Raises:
-            SdkStatusError: the version FAILED its sandbox tests or is REVOKED.
+            SdkStatusError: the version FAILED its sandbox tests or is REVOKED, or a credential it declares
+                is not set for this SDK (the message has the command for each).
             NotFoundError: no such version for this tenant.
         """
         validate_sdk_name(name)
@@ -273,11 +279,16 @@ class SdkService:
                 raise SdkStatusError(
                     f"{label} is REVOKED, which is final; build a new version and activate that one"
                 )
+            missing = self.missing_credentials(tenant, row)
+            if missing:
+                raise SdkStatusError(_missing_message(label, tenant, name, missing))
             updated = set_status(conn, row.id, "ACTIVE", activated_at=func.now())
             record_audit(conn, action="sdk.activate", target_type="sdk", target_id=f"{name}@{version}",
                          tenant_slug=tenant,
                          details={"version": version, "from_status": row.status, "code_hash": row.code_hash,
-                                  "wasm_hash": row.wasm_hash})
+                                  "wasm_hash": row.wasm_hash,
+                                  "credentials": [c.name for c in _declared_credentials(row)],
+                                  "credential_origin": _origin(row)})
         logger.info("sdk activated: tenant=%s sdk=%s version=%d", tenant, name, version)
         return to_info(tenant, updated)
 
@@ -387,7 +398,7 @@ class SdkService:
         missing = self.missing_credentials(tenant, row)
         if missing:
             report["problems"] = tuple(
-                f"credential {c.name!r} ({c.purpose}) is not set: {c.command(tenant)}" for c in missing
+                f"credential {c.name!r} ({c.purpose}) is not set: {c.command(tenant, row.name)}" for c in missing
             )
             return SdkCheckReport(**report)
         call_params: dict[str, Any] = {**(params or {}), "_page_size": 10}
@@ -415,11 +426,11 @@ class SdkService:
         return SdkCheckReport(**report)
 
     def missing_credentials(self, tenant: str, row: Row[Any]) -> builtins.list[CredentialRequirement]:
-        """The credentials the version declares that the tenant's store does not hold (names only)."""
+        """The credentials the version declares that are not set for its SDK (names only)."""
         declared = _declared_credentials(row)
         if not declared:
             return []
-        present = {c.name for c in self._credentials.list(tenant)}
+        present = {c.name for c in self._credentials.list(tenant, sdk=row.name)}
         return [c for c in declared if c.name not in present]
 
     # -- internals --------------------------------------------------------------------------------------
@@ -482,7 +493,7 @@ class SdkService:
             tenant.slug, tenant.max_api_calls_per_minute
         )
         services = HostServices(
-            secrets=OncePerSession(self._credentials.secret_provider(tenant.slug)),
+            secrets=OncePerSession(self._credentials.secret_provider(tenant.slug, row.name)),
             egress_policy=policy,
             rate_limiter=limiter,
             recorder=recorder,
@@ -560,6 +571,20 @@ def _check_operation(tenant: str, spec: SdkSpec, name: str, operation: str | Non
         f"SDK {name!r} has no list operation without required parameters; name one: "
         f"`erp sdk check {tenant} {name} OPERATION --params '{{...}}'`"
     )
+
+
+def _missing_message(label: str, tenant: str, name: str, missing: builtins.list[CredentialRequirement]) -> str:
+    commands = "; ".join(f"{c.name} ({c.purpose}): `{c.command(tenant, name)}`" for c in missing)
+    return (
+        f"{label} cannot be activated: it sends credentials that are not set for SDK {name!r} (credentials are "
+        f"bound to the SDK that sends them; another SDK's are never used). Set each, then activate again: "
+        f"{commands}"
+    )
+
+
+def _origin(row: Row[Any]) -> str | None:
+    base_url = (row.manifest or {}).get("base_url")
+    return origin_text(origin_of(base_url)) if isinstance(base_url, str) else None
 
 
 def _declared_credentials(row: Row[Any]) -> builtins.list[CredentialRequirement]:

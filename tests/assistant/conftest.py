@@ -46,8 +46,8 @@ def ready_tenant(
     def make(prefix: str = "asst") -> Ready:
         info = mock_sdk_factory(prefix)
         assert info.status == "TESTING", info.test_summary()
-        active = service.activate(info.tenant, info.name, info.version)
         connect_tenant(tenants, credentials, mock_erp, info.tenant)
+        active = service.activate(info.tenant, info.name, info.version)
         return Ready(tenant=info.tenant, sdk=active)
 
     return make
@@ -66,8 +66,8 @@ def tenant_b(
     """Tenant B: its own SDK name (bravo_erp), a private table and columns A must never see."""
     tenant = new_tenant("bravo")
     info = service.build(tenant, mock_spec, filename="openapi.json", name="bravo_erp")
+    connect_tenant(tenants, credentials, mock_erp, tenant, erp_tenant="globex", sdk=info.name)
     active = service.activate(tenant, info.name, info.version)
-    connect_tenant(tenants, credentials, mock_erp, tenant, erp_tenant="globex")
     create_table(engine, tenant,
                  "CREATE TABLE secret_payroll (employee_ref text PRIMARY KEY, salary_eur numeric(12,2))")
     return Ready(tenant=tenant, sdk=active)

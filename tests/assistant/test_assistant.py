@@ -67,7 +67,7 @@ def test_offline_draft_is_validated_compiled_dry_run_and_stored_as_a_draft(
     assert record.status == "DRAFT" and record.content_hash == draft.content_hash
     assert [a.id for a in definition.activities] == ["customers", "load_offline_customers"]
     compiled = draft.report["compiled"]
-    prefix = f"{tenant_a.tenant}/offline_customers_sync/"
+    prefix = f"{tenant_a.tenant}/offline_customers_sync/{tenant_a.tenant}__"
     assert [(a["key"], a["kind"], a["deps"], a["checks"]) for a in compiled["assets"]] == [
         (prefix + "customers", "wasm", [], ["keys", "record_count"]),
         (prefix + "load_offline_customers", "postgres", [prefix + "customers"], ["business_key", "row_count"]),

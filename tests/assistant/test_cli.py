@@ -28,7 +28,7 @@ def tenant(cli: ErpCli, new_tenant: Callable[..., str], mock_erp: MockErpServer,
            tmp_path_factory: pytest.TempPathFactory) -> str:
     slug = new_tenant("aicli")
     for name, secret in (("token", ERP_AUTH["acme"].token), ("x_erp_tenant", "acme")):
-        assert cli("credentials", "set", slug, name, input=secret).code == 0
+        assert cli("credentials", "set", slug, name, "--sdk", "mock_erp", input=secret).code == 0
     assert cli("tenant", "allow-egress", slug, f"127.0.0.1:{mock_erp.port}").code == 0
     spec = tmp_path_factory.mktemp("aicli") / "mock_erp.openapi.json"
     spec.write_bytes(mock_spec)

@@ -22,6 +22,7 @@ from assistant import (
     set_ai,
 )
 from erp_platform import InvalidInputError
+from erp_platform.credentials import CredentialStore
 from erp_platform.mock_erp import MockErpServer
 from erp_platform.sdks import SdkService
 from tests.assistant.conftest import Ready
@@ -124,7 +125,8 @@ def test_bad_docs_paths(tmp_path: Path, name: str, expected: str) -> None:
 
 
 def test_sdk_from_docs_is_cited_built_tested_and_reads_the_erp(
-    tenant_a: Ready, make_assistant: Make, docs_path: Path, mock_erp: MockErpServer, service: SdkService
+    tenant_a: Ready, make_assistant: Make, docs_path: Path, mock_erp: MockErpServer, service: SdkService,
+    credentials: CredentialStore,
 ) -> None:
     docs = read_docs(docs_path)
     model = ScriptedModel(_script(docs, f"{mock_erp.base_url}/"))
@@ -138,6 +140,8 @@ def test_sdk_from_docs_is_cited_built_tested_and_reads_the_erp(
     assert report.rounds == 7 and report.usage.total > 0
     spec_text = model.requests[0].messages[0].content[0]
     assert "GET /api/v1/customers returns one page" in spec_text.model_dump_json()
+    for needed in info.credentials:  # the same ERP account: an explicit, audited share with the mock_erp SDK
+        credentials.grant(tenant_a.tenant, needed.name, sdk=info.name, from_sdk="mock_erp")
     service.activate(tenant_a.tenant, info.name, info.version)
     pages = service.call(tenant_a.tenant, "orders_docs", "list_customers", {"_page_size": 5}, pages=2)
     expected = service.call(tenant_a.tenant, "mock_erp", "list_customers", {"_page_size": 5}, pages=2)

@@ -75,3 +75,36 @@ def test_mock_erp_spec_and_example_workflow(erp: ErpCli) -> None:
     assert example.stdout.startswith("# Customers (OData V4) and sales orders")
     assert "parameters:\n  erp_tenant:\n" in example.stdout
 
+
+
+def test_control_characters_in_a_spec_file_name_never_reach_the_terminal(
+    erp: ErpCli, tmp_path: Path
+) -> None:
+    assert erp("tenant", "create", "msg_ansi", "--tier", "free").code == 0
+    hostile = "\x1b[2J\x1b]0;owned\x07spec\r.json"
+    missing = erp("sdk", "build", "msg_ansi", "--spec", str(tmp_path / hostile))
+    assert missing.code == 2
+    assert "\x1b" not in missing.stderr and "\x07" not in missing.stderr and "\r" not in missing.stderr
+    assert missing.stderr.strip() == (
+        f"error: spec file not found: {tmp_path}/\\x1b[2J\\x1b]0;owned\\x07spec\\x0d.json; check the path"
+    )
+    (tmp_path / hostile).write_text("not: [a spec")
+    broken = erp("sdk", "build", "msg_ansi", "--spec", str(tmp_path / hostile))
+    assert broken.code == 2
+    assert "\x1b" not in broken.stderr + broken.stdout and "\\x1b[2J\\x1b]0;owned\\x07spec\\x0d.json" in broken.stderr
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("plain text, kept as is\n\twith newline and tab", "plain text, kept as is\n\twith newline and tab"),
+    ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+    ("title\x1b]0;owned\x07", "title\\x1b]0;owned\\x07"),
+    ("overwrite\rhidden", "overwrite\\x0dhidden"),
+    ("back\x08space and nul\x00", "back\\x08space and nul\\x00"),
+    ("c1 csi \x9b2J", "c1 csi \\x9b2J"),
+    ("bidi \u202egnp.exe", "bidi \\u202egnp.exe"),
+    ("umlauts äöü and € stay", "umlauts äöü and € stay"),
+])
+def test_safe_text_shows_control_characters_instead_of_running_them(text: str, shown: str) -> None:
+    from erp_platform.cli._output import safe_text
+
+    assert safe_text(text) == shown

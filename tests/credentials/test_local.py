@@ -18,6 +18,7 @@ from erp_platform.credentials import LocalEncryptedStore, MasterKey, load_master
 from erp_platform.registry import LocalSecret
 
 NewTenant = Callable[..., str]
+SDK = "erp"
 SECRET = "local-Secret-Value-42"
 
 
@@ -47,10 +48,10 @@ def local(engine: Engine, master_key: SecretStr) -> LocalEncryptedStore:
 def test_ciphertext_is_not_the_value_and_every_write_uses_a_new_nonce(
         local: LocalEncryptedStore, engine: Engine, new_tenant: NewTenant) -> None:
     slug = new_tenant()
-    path = f"erp/tenants/{slug}/token"
-    local.set(slug, "token", SECRET)
+    path = f"erp/tenants/{slug}/sdks/erp/token"
+    local.set(slug, "token", SECRET, sdk=SDK)
     nonce1, ct1, key_id = ciphertext_row(engine, path)
-    local.set(slug, "token", SECRET)
+    local.set(slug, "token", SECRET, sdk=SDK)
     nonce2, ct2, _ = ciphertext_row(engine, path)
     assert len(nonce1) == 12 and nonce1 != nonce2 and ct1 != ct2
     assert SECRET.encode() not in ct1
@@ -61,80 +62,85 @@ def test_ciphertext_is_not_the_value_and_every_write_uses_a_new_nonce(
 def test_ciphertext_copied_to_another_tenant_fails_to_decrypt(local: LocalEncryptedStore, engine: Engine,
                                                               new_tenant: NewTenant) -> None:
     a, b = new_tenant("aad"), new_tenant("aad")
-    local.set(a, "token", "value-of-a")
-    local.set(b, "token", SECRET)
-    overwrite_row(engine, f"erp/tenants/{a}/token", ciphertext_row(engine, f"erp/tenants/{b}/token"))
+    local.set(a, "token", "value-of-a", sdk=SDK)
+    local.set(b, "token", SECRET, sdk=SDK)
+    overwrite_row(engine, f"erp/tenants/{a}/sdks/erp/token", ciphertext_row(engine, f"erp/tenants/{b}/sdks/erp/token"))
     with pytest.raises(CredentialError) as err:
-        local.get(a, "token")
+        local.get(a, "token", sdk=SDK)
     assert str(err.value) == (
-        f"credential 'token' of tenant {a!r} failed authenticated decryption: its ciphertext was altered, or "
+        f"credential 'token' of SDK 'erp' of tenant {a!r} failed authenticated decryption: its "
+        "ciphertext was altered, or "
         "copied from another tenant's or credential's row; refusing to use it: set it again with "
-        f"`erp credentials set {a} token`"
+        f"`printf %s VALUE | erp credentials set {a} token --sdk erp`"
     )
     assert SECRET not in str(err.value)
-    assert local.get(b, "token") == SECRET
+    assert local.get(b, "token", sdk=SDK) == SECRET
 
 
 def test_ciphertext_copied_to_another_name_of_the_same_tenant_fails(
         local: LocalEncryptedStore, engine: Engine, new_tenant: NewTenant) -> None:
     slug = new_tenant("aad")
-    local.set(slug, "token", SECRET)
-    local.set(slug, "password", "pw")
-    overwrite_row(engine, f"erp/tenants/{slug}/password", ciphertext_row(engine, f"erp/tenants/{slug}/token"))
+    local.set(slug, "token", SECRET, sdk=SDK)
+    local.set(slug, "password", "pw", sdk=SDK)
+    overwrite_row(engine, f"erp/tenants/{slug}/sdks/erp/password",
+                  ciphertext_row(engine, f"erp/tenants/{slug}/sdks/erp/token"))
     with pytest.raises(CredentialError, match="failed authenticated decryption"):
-        local.get(slug, "password")
+        local.get(slug, "password", sdk=SDK)
 
 
 def test_altered_ciphertext_fails(local: LocalEncryptedStore, engine: Engine, new_tenant: NewTenant) -> None:
     slug = new_tenant()
-    local.set(slug, "token", SECRET)
-    nonce, ct, key_id = ciphertext_row(engine, f"erp/tenants/{slug}/token")
-    overwrite_row(engine, f"erp/tenants/{slug}/token", (nonce, bytes([ct[0] ^ 1]) + ct[1:], key_id))
+    local.set(slug, "token", SECRET, sdk=SDK)
+    nonce, ct, key_id = ciphertext_row(engine, f"erp/tenants/{slug}/sdks/erp/token")
+    overwrite_row(engine, f"erp/tenants/{slug}/sdks/erp/token", (nonce, bytes([ct[0] ^ 1]) + ct[1:], key_id))
     with pytest.raises(CredentialError, match="failed authenticated decryption"):
-        local.get(slug, "token")
+        local.get(slug, "token", sdk=SDK)
 
 
 def test_ciphertext_row_labelled_for_another_tenant_is_refused(local: LocalEncryptedStore, engine: Engine,
                                                                new_tenant: NewTenant) -> None:
     a, b = new_tenant(), new_tenant()
-    local.set(a, "token", SECRET)
+    local.set(a, "token", SECRET, sdk=SDK)
     with engine.begin() as conn:
-        conn.execute(update(LocalSecret).where(LocalSecret.store_path == f"erp/tenants/{a}/token")
+        conn.execute(update(LocalSecret).where(LocalSecret.store_path == f"erp/tenants/{a}/sdks/erp/token")
                      .values(tenant_slug=b))
     with pytest.raises(TenantIsolationError) as err:
-        local.get(a, "token")
+        local.get(a, "token", sdk=SDK)
     assert str(err.value) == (
-        f"credential 'token' of tenant {a!r}: its ciphertext row at 'erp/tenants/{a}/token' is labelled for "
+        f"credential 'token' of SDK 'erp' of tenant {a!r}: its ciphertext row at "
+        f"'erp/tenants/{a}/sdks/erp/token' is labelled for "
         f"tenant {b!r} (altered outside the platform); refusing to decrypt it: set it again with "
-        f"`erp credentials set {a} token`"
+        f"`printf %s VALUE | erp credentials set {a} token --sdk erp`"
     )
 
 
 def test_missing_ciphertext_row(local: LocalEncryptedStore, engine: Engine, new_tenant: NewTenant) -> None:
     slug = new_tenant()
-    local.set(slug, "token", SECRET)
+    local.set(slug, "token", SECRET, sdk=SDK)
     with engine.begin() as conn:
-        conn.execute(delete(LocalSecret).where(LocalSecret.store_path == f"erp/tenants/{slug}/token"))
+        conn.execute(delete(LocalSecret).where(LocalSecret.store_path == f"erp/tenants/{slug}/sdks/erp/token"))
     with pytest.raises(CredentialError) as err:
-        local.get(slug, "token")
+        local.get(slug, "token", sdk=SDK)
     assert str(err.value) == (
-        f"credential 'token' of tenant {slug!r} has metadata but no ciphertext in erp_control.local_secrets "
-        f"(it was removed outside the platform): set it again with `erp credentials set {slug} token`"
+        f"credential 'token' of SDK 'erp' of tenant {slug!r} has metadata but no ciphertext in "
+        "erp_control.local_secrets "
+        "(it was removed outside the platform): set it again with `printf %s VALUE | erp credentials "
+        f"set {slug} token --sdk erp`"
     )
 
 
 def test_wrong_master_key_gives_a_clear_error(engine: Engine, new_tenant: NewTenant) -> None:
     slug = new_tenant()
     writer = LocalEncryptedStore(engine, master_key=fresh_key())
-    writer.set(slug, "token", SECRET)
+    writer.set(slug, "token", SECRET, sdk=SDK)
     reader = LocalEncryptedStore(engine, master_key=fresh_key())
     with pytest.raises(CredentialError) as err:
-        reader.get(slug, "token")
+        reader.get(slug, "token", sdk=SDK)
     assert str(err.value) == (
-        f"credential 'token' of tenant {slug!r} was encrypted with another master key (key id "
+        f"credential 'token' of SDK 'erp' of tenant {slug!r} was encrypted with another master key (key id "
         f"{writer.master_key.key_id}; the current master key from ERP_MASTER_KEY has id "
         f"{reader.master_key.key_id}): set ERP_MASTER_KEY (or restore ERP_HOME/master.key) to the key it was "
-        f"written with, or set it again with `erp credentials set {slug} token`"
+        f"written with, or set it again with `printf %s VALUE | erp credentials set {slug} token --sdk erp`"
     )
 
 
@@ -163,11 +169,11 @@ def test_key_file_is_created_with_mode_0600_on_first_use(engine: Engine, tmp_pat
     store = LocalEncryptedStore(engine, key_file=key_file)
     assert not key_file.exists()  # nothing happens before the first use
     slug = new_tenant()
-    store.set(slug, "token", SECRET)
+    store.set(slug, "token", SECRET, sdk=SDK)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(base64.urlsafe_b64decode(key_file.read_text().strip())) == 32
     again = LocalEncryptedStore(engine, key_file=key_file)  # a new process reuses the same file
-    assert again.get(slug, "token") == SECRET
+    assert again.get(slug, "token", sdk=SDK) == SECRET
     assert [p.name for p in key_file.parent.iterdir()] == ["master.key"]  # no temp file left
 
 

@@ -20,6 +20,7 @@ def test_exported_names() -> None:
         "make_credential_store",
         "master_key_id",
         "validate_credential_name",
+        "validate_sdk_scope",
         "validate_secret",
         "vault_policy",
     }
@@ -29,6 +30,6 @@ def test_exported_names() -> None:
 
 def test_credential_info_has_no_field_for_a_value() -> None:
     assert set(credentials.CredentialInfo.model_fields) == {
-        "tenant", "name", "store", "store_path", "version", "created_at", "rotated_at"}
+        "tenant", "sdk", "name", "store", "store_path", "version", "created_at", "rotated_at"}
     assert credentials.CredentialInfo.model_config["extra"] == "forbid"
     assert credentials.CredentialInfo.model_config["frozen"] is True

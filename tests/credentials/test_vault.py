@@ -16,6 +16,7 @@ from erp_platform.credentials import CredentialStoreUnavailableError, VaultStore
 from tests.support.vault_server import VaultTestServer, parse_policy
 
 NewTenant = Callable[..., str]
+SDK = "erp"
 SECRET = "vault-Secret-Value-7"
 
 
@@ -68,40 +69,41 @@ def test_a_token_with_the_tenant_policy_reaches_only_that_tenant(
     from erp_platform.tenancy import TenantService
 
     TenantService(engine).create(b, "free")
-    vault_store(engine, vault_server).set(b, "token", "b-value")
+    vault_store(engine, vault_server).set(b, "token", "b-value", sdk=SDK)
 
     confined = vault_store(engine, vault_server, vault_server.create_token(vault_policy(a)))
     assert confined.vault_policy(a) == vault_policy(a)
-    confined.set(a, "token", SECRET)
-    assert confined.get(a, "token") == SECRET
-    assert confined.rotate(a, "token", "next").version == 2
-    confined.delete(a, "token")
-    confined.set(a, "token", SECRET)
+    confined.set(a, "token", SECRET, sdk=SDK)
+    assert confined.get(a, "token", sdk=SDK) == SECRET
+    assert confined.rotate(a, "token", "next", sdk=SDK).version == 2
+    confined.delete(a, "token", sdk=SDK)
+    confined.set(a, "token", SECRET, sdk=SDK)
     assert confined.purge_tenant(a) == 1
 
     with pytest.raises(CredentialError) as err:
-        confined.get(b, "token")
+        confined.get(b, "token", sdk=SDK)
     assert str(err.value) == (
-        f"Vault at {vault_server.url} refused the read of secret/data/erp/tenants/{b}/token (credential "
-        f"'token' of tenant {b!r}): permission denied. The token in ERP_VAULT_TOKEN is invalid, expired, or "
+        f"Vault at {vault_server.url} refused the read of secret/data/erp/tenants/{b}/sdks/erp/token (credential "
+        f"'token' of SDK 'erp' of tenant {b!r}): permission denied. The token in ERP_VAULT_TOKEN is "
+        "invalid, expired, or "
         f"lacks a policy for this path: grant it the policy from `vault_policy({b!r}, mount='secret')` (or a "
         "platform-wide one on secret/data/erp/tenants/* and secret/metadata/erp/tenants/*)"
     )
     with pytest.raises(CredentialError, match="permission denied"):
         confined.purge_tenant(b)
-    assert vault_store(engine, vault_server).get(b, "token") == "b-value"
+    assert vault_store(engine, vault_server).get(b, "token", sdk=SDK) == "b-value"
 
 
 # -- error mapping ----------------------------------------------------------------------------------------
 def test_unknown_token_is_refused(engine: Engine, vault_server: VaultTestServer,
                                   new_tenant: NewTenant) -> None:
     with pytest.raises(CredentialError, match=r"permission denied\. The token in ERP_VAULT_TOKEN is invalid"):
-        vault_store(engine, vault_server, "hvs.not-a-token").set(new_tenant(), "token", SECRET)
+        vault_store(engine, vault_server, "hvs.not-a-token").set(new_tenant(), "token", SECRET, sdk=SDK)
 
 
 def test_missing_mount(engine: Engine, vault_server: VaultTestServer, new_tenant: NewTenant) -> None:
     with pytest.raises(CredentialError) as err:
-        vault_store(engine, vault_server, mount="nope").set(new_tenant(), "token", SECRET)
+        vault_store(engine, vault_server, mount="nope").set(new_tenant(), "token", SECRET, sdk=SDK)
     assert str(err.value) == (
         f"Vault at {vault_server.url} has no KV v2 mount 'nope' (ERP_VAULT_MOUNT): enable one with `vault "
         "secrets enable -path=nope kv-v2`, or set ERP_VAULT_MOUNT to an existing KV v2 mount"
@@ -113,11 +115,12 @@ def test_unreachable_vault_is_transient(engine: Engine, new_tenant: NewTenant) -
     addr = f"http://127.0.0.1:{free_port()}"
     store = VaultStore(engine, addr=addr, token=SecretStr("hvs.whatever"), timeout=2)
     with pytest.raises(CredentialStoreUnavailableError) as err:
-        store.set(slug, "token", SECRET)
+        store.set(slug, "token", SECRET, sdk=SDK)
     assert err.value.transient
     assert str(err.value) == (
-        f"cannot reach Vault at {addr} (ERP_VAULT_ADDR) for the write of secret/data/erp/tenants/{slug}/"
-        f"token (credential 'token' of tenant {slug!r}): ConnectionError. Check the address and that Vault "
+        f"cannot reach Vault at {addr} (ERP_VAULT_ADDR) for the write of secret/data/erp/tenants/{slug}/sdks/erp/"
+        f"token (credential 'token' of SDK 'erp' of tenant {slug!r}): ConnectionError. Check the "
+        "address and that Vault "
         "is running, then retry"
     )
     assert store.list(slug) == []  # the failed write left no metadata
@@ -127,54 +130,56 @@ def test_sealed_vault_is_transient(engine: Engine, vault_server: VaultTestServer
                                    new_tenant: NewTenant) -> None:
     slug = new_tenant()
     store = vault_store(engine, vault_server)
-    store.set(slug, "token", SECRET)
+    store.set(slug, "token", SECRET, sdk=SDK)
     vault_server.sealed = True
     try:
         with pytest.raises(CredentialStoreUnavailableError) as err:
-            store.get(slug, "token")
+            store.get(slug, "token", sdk=SDK)
     finally:
         vault_server.sealed = False
     assert str(err.value) == (
         f"Vault at {vault_server.url} is sealed or unavailable during the read of secret/data/erp/tenants/"
-        f"{slug}/token (credential 'token' of tenant {slug!r}): unseal it (`vault operator unseal`) or wait "
+        f"{slug}/sdks/erp/token (credential 'token' of SDK 'erp' of tenant {slug!r}): unseal it "
+        "(`vault operator unseal`) or wait "
         "for it to come back, then retry"
     )
-    assert store.get(slug, "token") == SECRET
+    assert store.get(slug, "token", sdk=SDK) == SECRET
 
 
 def test_secret_deleted_in_vault_outside_the_platform(engine: Engine, vault_server: VaultTestServer,
                                                       new_tenant: NewTenant) -> None:
     slug = new_tenant()
     store = vault_store(engine, vault_server)
-    store.set(slug, "token", SECRET)
-    store.set(slug, "soft", SECRET)
+    store.set(slug, "token", SECRET, sdk=SDK)
+    store.set(slug, "soft", SECRET, sdk=SDK)
     kv = root_client(vault_server).secrets.kv.v2
-    kv.delete_metadata_and_all_versions(path=f"erp/tenants/{slug}/token")
-    kv.delete_latest_version_of_secret(path=f"erp/tenants/{slug}/soft")  # soft delete
+    kv.delete_metadata_and_all_versions(path=f"erp/tenants/{slug}/sdks/erp/token")
+    kv.delete_latest_version_of_secret(path=f"erp/tenants/{slug}/sdks/erp/soft")  # soft delete
     for name in ("token", "soft"):
         with pytest.raises(CredentialError) as err:
-            store.get(slug, name)
+            store.get(slug, name, sdk=SDK)
         assert str(err.value) == (
-            f"credential {name!r} of tenant {slug!r} is recorded, but Vault has no live secret at "
-            f"secret/data/erp/tenants/{slug}/{name} (it was deleted in Vault outside the platform): set it "
-            f"again with `erp credentials set {slug} {name}`"
+            f"credential {name!r} of SDK 'erp' of tenant {slug!r} is recorded, but Vault has no live secret at "
+            f"secret/data/erp/tenants/{slug}/sdks/erp/{name} (it was deleted in Vault outside the platform): set it "
+            f"again with `printf %s VALUE | erp credentials set {slug} {name} --sdk erp`"
         )
-    store.delete(slug, "token")  # deleting what Vault already lost is fine
+    store.delete(slug, "token", sdk=SDK)  # deleting what Vault already lost is fine
 
 
 def test_secret_written_outside_the_platform_without_a_value(engine: Engine, vault_server: VaultTestServer,
                                                              new_tenant: NewTenant) -> None:
     slug = new_tenant()
     store = vault_store(engine, vault_server)
-    store.set(slug, "token", SECRET)
+    store.set(slug, "token", SECRET, sdk=SDK)
     root_client(vault_server).secrets.kv.v2.create_or_update_secret(
-        path=f"erp/tenants/{slug}/token", secret={"password": "x"})
+        path=f"erp/tenants/{slug}/sdks/erp/token", secret={"password": "x"})
     with pytest.raises(CredentialError) as err:
-        store.get(slug, "token")
+        store.get(slug, "token", sdk=SDK)
     assert str(err.value) == (
-        f"credential 'token' of tenant {slug!r}: the Vault secret at secret/data/erp/tenants/{slug}/token "
+        f"credential 'token' of SDK 'erp' of tenant {slug!r}: the Vault secret at "
+        f"secret/data/erp/tenants/{slug}/sdks/erp/token "
         "has no text field 'value' (it was written outside the platform): set it again with "
-        f"`erp credentials set {slug} token`"
+        f"`printf %s VALUE | erp credentials set {slug} token --sdk erp`"
     )
 
 
@@ -182,10 +187,10 @@ def test_layout_in_vault_and_versions(engine: Engine, vault_server: VaultTestSer
                                       new_tenant: NewTenant) -> None:
     slug = new_tenant()
     store = vault_store(engine, vault_server)
-    store.set(slug, "token", "v1")
-    store.rotate(slug, "token", "v2")
-    assert vault_server.stored("secret", f"erp/tenants/{slug}/token") == {"value": "v2"}
-    meta = root_client(vault_server).secrets.kv.v2.read_secret_metadata(path=f"erp/tenants/{slug}/token")
+    store.set(slug, "token", "v1", sdk=SDK)
+    store.rotate(slug, "token", "v2", sdk=SDK)
+    assert vault_server.stored("secret", f"erp/tenants/{slug}/sdks/erp/token") == {"value": "v2"}
+    meta = root_client(vault_server).secrets.kv.v2.read_secret_metadata(path=f"erp/tenants/{slug}/sdks/erp/token")
     assert meta["data"]["current_version"] == 2
 
 
@@ -193,9 +198,9 @@ def test_purge_removes_nested_folders(engine: Engine, vault_server: VaultTestSer
                                       new_tenant: NewTenant) -> None:
     slug = new_tenant()
     store = vault_store(engine, vault_server)
-    store.set(slug, "token", SECRET)
+    store.set(slug, "token", SECRET, sdk=SDK)
     root_client(vault_server).secrets.kv.v2.create_or_update_secret(
-        path=f"erp/tenants/{slug}/extra/deep", secret={"value": "x"})
+        path=f"erp/tenants/{slug}/sdks/erp/extra/deep", secret={"value": "x"})
     assert store.purge_tenant(slug) == 2
     assert [p for p in vault_server.paths() if f"/{slug}/" in p] == []
 

@@ -241,7 +241,7 @@ class RealSync:
         secrets: dict[str, str] = {}
         for cred in built.credentials:
             secrets[cred.name] = credential_value(entry, cred.name, cred.wire_name)
-            plat.credentials.set(tenant, cred.name, secrets[cred.name])
+            plat.credentials.set(tenant, cred.name, secrets[cred.name], sdk=built.name)
         service.activate(tenant, built.name, built.version)
         return built.name, stored_spec(self.stack, tenant, built.name, built.version), secrets
 

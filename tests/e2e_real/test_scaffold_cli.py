@@ -24,7 +24,7 @@ def test_scaffolded_workflow_applies_unchanged_and_loads_rows(real_sync: RealSyn
     service = SdkService.from_platform(plat)
     built = service.build(TENANT, entry.file, base_url=server.url)
     for cred in built.credentials:
-        plat.credentials.set(TENANT, cred.name, credential_value(entry, cred.name, cred.wire_name))
+        plat.credentials.set(TENANT, cred.name, credential_value(entry, cred.name, cred.wire_name), sdk=built.name)
     service.activate(TENANT, built.name, built.version)
     erp = ErpCli(database_url=plat.settings.database_url or "", home=plat.settings.resolved_home)
     wf = tmp_path / "square.yaml"

@@ -26,7 +26,7 @@ def test_a_selector_that_finds_nothing_fails_the_run_loudly(real_sync: RealSync)
     wrong = parse_overrides(None, ["list_customers.record_path=payments"])
     built = service.build(TENANT, entry.file, base_url=server.url, overrides=wrong)
     for cred in built.credentials:
-        plat.credentials.set(TENANT, cred.name, credential_value(entry, cred.name, cred.wire_name))
+        plat.credentials.set(TENANT, cred.name, credential_value(entry, cred.name, cred.wire_name), sdk=built.name)
     service.activate(TENANT, built.name, built.version)
     info = RegistrySdkCatalog(plat.engine, TENANT).versions(built.name)[-1]
     stack.apply_workflow(TENANT, scaffold_workflow(info, ScaffoldRequest(operations=("list_customers",),

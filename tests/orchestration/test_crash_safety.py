@@ -19,8 +19,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from erp_platform._errors import ConflictError
 from erp_platform.mock_erp import FaultRule, MockErpConfig, MockErpServer
 from erp_platform.orchestration._launch import wait_for_run
+from erp_platform.queue import RunControls
 from tests.support.stack import Stack, wait_until
 
 SEED = int(os.environ.get("ERP_CRASH_SEED", "20261125"))
@@ -141,8 +143,12 @@ def _requests(stack: Stack, run_id: str) -> int:
         )
 
 
+def _all_steps_succeeded(stack: Stack, run_id: str) -> bool:
+    stats = stack.instance.get_run_step_stats(run_id)
+    return bool(stats) and all(s.status is not None and s.status.value == "SUCCESS" for s in stats)
+
+
 def _resume(stack: Stack, run_id: str, what: str) -> str:
-    from erp_platform.queue import RunControls
 
     action = RunControls(stack.instance, stack.platform.engine).resume(run_id)
     assert action.new_run_id, action.message
@@ -186,6 +192,11 @@ def test_kill_at_random_points_then_resume_equals_clean_run(big_erp: tuple[Stack
 
             what = f"load after {wait:.3f}s (seed {SEED})"
             ended = _kill(stack, run_id, in_load, what)
+            if ended == "FAILURE" and _all_steps_succeeded(stack, run_id):
+                # killed after its last step: resuming is refused (nothing to re-execute), not a load crash
+                with pytest.raises(ConflictError, match="nothing to re-execute"):
+                    RunControls(stack.instance, stack.platform.engine).resume(run_id)
+                ended = "SUCCESS"
             if ended == "FAILURE":
                 _resume(stack, run_id, what)
                 load_hits += 1

@@ -55,3 +55,48 @@ def test_audit_log_is_append_only_in_the_database(engine: Engine, sql: str) -> N
             conn.execute(text("SELECT count(*) FROM erp_control.audit_log WHERE action = 'probe'")).scalar()
             >= 1
         )
+
+
+def test_credential_scope_migration_keeps_older_credentials_tenant_wide_and_unread() -> None:
+    """0005: a credential stored before credentials were bound to SDKs keeps sdk = '' (no SDK reads it);
+    downgrading drops only the rows bound to an SDK."""
+    from alembic import command
+
+    from erp_platform.db import make_engine
+    from erp_platform.registry._migrate import _config
+    from tests.support.database import fresh_database
+
+    with fresh_database() as url:
+        eng = make_engine(url, application_name="erp-tests-migration")
+        try:
+            cfg = _config()
+            with eng.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "0004_assistant")
+                conn.execute(text(
+                    "INSERT INTO erp_control.tenants (slug, name, tier, status, schema_name, role_name, "
+                    "max_concurrent_jobs, max_jobs_per_hour, max_api_calls_per_minute, max_storage_gb, "
+                    "max_concurrent_workflows, egress_private_allowlist) SELECT 'legacy', 'legacy', 'free', "
+                    "'active', 'tenant_legacy', 'tenant_legacy', 1, 1, 1, 1, 1, '[]'::jsonb"
+                ))
+                conn.execute(text(
+                    "INSERT INTO erp_control.tenant_credentials (tenant_id, name, store, store_path, version) "
+                    "SELECT id, 'token', 'local', 'erp/tenants/legacy/token', 1 FROM erp_control.tenants"
+                ))
+            before, after = migrate(eng)
+            assert (before, after) == ("0004_assistant", "0005_credential_scope")
+            with eng.begin() as conn:
+                assert conn.execute(text("SELECT sdk, name FROM erp_control.tenant_credentials")).all() == [
+                    ("", "token")]
+                conn.execute(text(
+                    "INSERT INTO erp_control.tenant_credentials (tenant_id, sdk, name, store, store_path, version) "
+                    "SELECT id, 'mock_erp', 'token', 'local', 'erp/tenants/legacy/sdks/mock_erp/token', 1 "
+                    "FROM erp_control.tenants"
+                ))
+            with eng.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, "0004_assistant")
+                assert conn.execute(text("SELECT name, store_path FROM erp_control.tenant_credentials")).all() == [
+                    ("token", "erp/tenants/legacy/token")]
+        finally:
+            eng.dispose()

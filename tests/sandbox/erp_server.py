@@ -67,6 +67,7 @@ class ReceivedRequest:
 @dataclass
 class ErpState:
     rows: int = 25
+    next_origin: str | None = None  # scheme://host:port of the OData next links (default: the request's)
     received: list[ReceivedRequest] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -111,6 +112,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(200, customer(index))
             else:
                 self._json(404, {"error": {"code": "not_found", "message": f"customer {index} not found"}})
+        elif path == "/echo":  # repeats the request line, as ERPs that quote the request do
+            self._json(200, {"value": [], "request": self.path})
+        elif path == "/echo-error":
+            self._json(400, {"error": {"code": "bad_request", "message": f"cannot serve {self.path}"}})
         elif path == "/headers":
             self._json(200, {"value": [], "headers": dict(self.headers.items())})
         elif path == "/flaky":
@@ -161,8 +166,11 @@ class _Handler(BaseHTTPRequestHandler):
             "@odata.context": "$metadata#customers",
             "value": [customer(i) for i in range(skip + 1, end + 1)],
         }
-        if end < rows:
-            body["@odata.nextLink"] = f"http://{self.headers['Host']}/odata/v4/customers?$top={top}&$skip={end}"
+        if end < rows:  # like OData servers, the next link repeats the request's other query options
+            origin = self.server.state.next_origin or f"http://{self.headers['Host']}"
+            others = "".join(f"&{part}" for part in urlsplit(self.path).query.split("&")
+                             if part and part.split("=", 1)[0] not in ("$top", "$skip"))
+            body["@odata.nextLink"] = f"{origin}/odata/v4/customers?$top={top}{others}&$skip={end}"
         self._json(200, body)
 
     def _odata_v2(self, query: dict[str, str]) -> None:
@@ -253,6 +261,7 @@ class ErpServer:
         with self.state.lock:
             self.state.received.clear()
             self.state.counters.clear()
+            self.state.next_origin = None
 
     def __enter__(self) -> ErpServer:
         self._thread.start()

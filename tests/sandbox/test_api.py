@@ -31,6 +31,7 @@ EXPECTED = {
     "MemoryLimitExceeded",
     "NativeComponent",
     "NormalisationError",
+    "Origin",
     "OutputTooLarge",
     "PageReader",
     "PageResult",
@@ -60,6 +61,8 @@ EXPECTED = {
     "held_arrays",
     "mask_token",
     "normalise_records",
+    "origin_of",
+    "origin_text",
 }
 
 

@@ -127,13 +127,21 @@ class ReadySdk:
     erp_tenant: str = "acme"
 
 
+def store_mock_credentials(
+    credentials: CredentialStore, tenant: str, *, erp_tenant: str = "acme", sdk: str = "mock_erp"
+) -> None:
+    """The mock ERP's credentials (token, x_erp_tenant) of company ``erp_tenant``, bound to SDK ``sdk``."""
+    credentials.set(tenant, "token", ERP_AUTH[erp_tenant].token, sdk=sdk)
+    credentials.set(tenant, "x_erp_tenant", erp_tenant, sdk=sdk)
+
+
 def connect_tenant(
     tenants: TenantService, credentials: CredentialStore, erp_mock: MockErpServer, tenant: str,
-    *, egress: bool = True, erp_tenant: str = "acme",
+    *, egress: bool = True, erp_tenant: str = "acme", sdk: str = "mock_erp",
 ) -> None:
-    """Store the ERP credentials (token, x_erp_tenant) and, with ``egress``, allow the mock's host:port."""
-    credentials.set(tenant, "token", ERP_AUTH[erp_tenant].token)
-    credentials.set(tenant, "x_erp_tenant", erp_tenant)
+    """Store the ERP credentials (token, x_erp_tenant) for SDK ``sdk`` and, with ``egress``, allow the mock's
+    host:port."""
+    store_mock_credentials(credentials, tenant, erp_tenant=erp_tenant, sdk=sdk)
     if egress:
         tenants.allow_private_egress(tenant, f"127.0.0.1:{erp_mock.port}")
 

@@ -15,6 +15,7 @@ from erp_platform.objectstore import LocalObjectStore, ObjectKey, tenant_key
 from erp_platform.registry import SdkVersion, Tenant
 from erp_platform.sandbox import SandboxRuntime
 from erp_platform.sdks import SdkService, SdkVersionInfo
+from tests.sdks.conftest import store_mock_credentials
 
 
 @pytest.fixture
@@ -33,8 +34,10 @@ def fresh_service(
 
 
 @pytest.fixture
-def active(service: SdkService, mock_sdk_factory: Callable[..., SdkVersionInfo]) -> SdkVersionInfo:
+def active(service: SdkService, mock_sdk_factory: Callable[..., SdkVersionInfo],
+           credentials: CredentialStore) -> SdkVersionInfo:
     info = mock_sdk_factory("tamper")
+    store_mock_credentials(credentials, info.tenant)
     return service.activate(info.tenant, info.name, info.version)
 
 
@@ -111,9 +114,11 @@ def test_another_engine_falls_back_to_the_verified_component(
 
 def test_a_reference_outside_the_versions_folder_is_refused(
     active: SdkVersionInfo, service: SdkService, mock_sdk_factory: Callable[..., SdkVersionInfo],
-    engine: Engine, fresh_service: Callable[..., SdkService],
+    engine: Engine, fresh_service: Callable[..., SdkService], credentials: CredentialStore,
 ) -> None:
-    other = service.activate(*_name(mock_sdk_factory("victim")))
+    victim = mock_sdk_factory("victim")
+    store_mock_credentials(credentials, victim.tenant)
+    other = service.activate(*_name(victim))
     assert other.artifacts.precompiled is not None
     _set_row(engine, active, precompiled_ref=other.artifacts.precompiled)
     with pytest.raises(TenantIsolationError) as caught:

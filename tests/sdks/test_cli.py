@@ -17,7 +17,7 @@ from tests.support.cli import ErpCli
 def cli_tenant(cli: ErpCli, new_tenant: Callable[..., str], mock_erp: MockErpServer) -> str:
     tenant = new_tenant("cli")
     for name, secret in (("token", ERP_AUTH["acme"].token), ("x_erp_tenant", "acme")):
-        result = cli("credentials", "set", tenant, name, input=secret)
+        result = cli("credentials", "set", tenant, name, "--sdk", "mock_erp", input=secret)
         assert result.code == 0, result.stderr
     result = cli("tenant", "allow-egress", tenant, f"127.0.0.1:{mock_erp.port}")
     assert result.code == 0, result.stderr

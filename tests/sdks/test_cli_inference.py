@@ -43,10 +43,11 @@ def test_build_prints_decisions_with_evidence_base_url_credentials_and_what_was_
     assert code == 0, err
     lines = out.splitlines()
     assert f"base URL: {xero_server.url} (--base-url)" in lines
-    assert "credentials the SDK needs (set each before activating):" in lines
+    assert ("credentials the SDK needs, bound to SDK xero (set each before activating; only this SDK sends them, "
+            f"to {xero_server.url.rstrip('/')} only):") in lines
     assert "  token: auth Authorization: Bearer - access token sent as a bearer token (security scheme `OAuth2` " \
            "(oauth2))" in lines
-    assert f'      printf %s "$VALUE" | erp credentials set {xero_tenant} xero_tenant_id' in lines
+    assert f'      printf %s "$VALUE" | erp credentials set {xero_tenant} xero_tenant_id --sdk xero' in lines
     assert (
         "tests: 40 GET operations ran through the WebAssembly SDK against sample responses built from the spec; no "
         f"live call to the ERP was made (check one with `erp sdk check {xero_tenant} xero [OPERATION]`)"
@@ -158,11 +159,12 @@ def test_check_makes_one_live_call_and_reports_records_selector_and_problems(
     missing = cli("sdk", "check", xero_tenant, "xero", "get_contacts", "--version", "1")
     assert missing.code == 1
     assert f"  problem: credential 'token' (access token sent as a bearer token (security scheme `OAuth2` (oauth2))) " \
-           f'is not set: printf %s "$VALUE" | erp credentials set {xero_tenant} token' in missing.stdout.splitlines()
+           f'is not set: printf %s "$VALUE" | erp credentials set {xero_tenant} token --sdk xero' \
+           in missing.stdout.splitlines()
     before = len(xero_server.received())
     assert before >= 0
     for name, value in (("token", "check-token"), ("xero_tenant_id", XERO.headers["xero-tenant-id"])):
-        assert cli("credentials", "set", xero_tenant, name, input=value).code == 0
+        assert cli("credentials", "set", xero_tenant, name, "--sdk", "xero", input=value).code == 0
     checked = cli("sdk", "check", xero_tenant, "xero", "get_contacts", "--version", "1", "--json")
     assert checked.code == 0, checked.stdout + checked.stderr
     report = checked.json()

@@ -69,7 +69,7 @@ def corpus_sdks(
         secrets: dict[str, str] = {}
         for cred in info.credentials:
             secrets[cred.name] = credential_value(entry, cred.name, cred.wire_name)
-            credentials.set(tenant, cred.name, secrets[cred.name])
+            credentials.set(tenant, cred.name, secrets[cred.name], sdk=info.name)
         service.activate(tenant, info.name, info.version)
         spec = SdkSpec.model_validate(_stored_spec(service, tenant, info))
         built[entry.id] = CorpusSdk(entry, tenant, info, spec, server, secrets)
@@ -181,7 +181,7 @@ def test_a_wrong_selector_is_a_loud_error_naming_what_the_response_held(
     wrong = parse_overrides(None, ["get_contacts.record_path=Invoices"])
     info = service.build(tenant, xero.entry.file, base_url=xero.server.url, overrides=wrong)
     for name, value in xero.secrets.items():
-        credentials.set(tenant, name, value)
+        credentials.set(tenant, name, value, sdk=info.name)
     service.activate(tenant, info.name, info.version)
     with service.open_session(tenant, info.name) as session, pytest.raises(EmptySelectionError) as caught:
         session.call("get_contacts", {})

@@ -27,8 +27,8 @@ def test_without_the_allowance_the_loopback_erp_is_refused(
 ) -> None:
     info = mock_sdk_factory("egress")
     tenant = info.tenant
-    service.activate(tenant, "mock_erp", 1)
     connect_tenant(tenants, credentials, erp_mock, tenant, egress=False)
+    service.activate(tenant, "mock_erp", 1)
     denied = (
         f"tenant {tenant!r}, SDK 'mock_erp' v1, operation 'list_customers': egress denied for "
         f"http://127.0.0.1:{erp_mock.port}/api/v1/customers: 127.0.0.1 is a loopback address; private, "

@@ -18,7 +18,7 @@ from erp_platform.sandbox import FieldKind, PageResult, normalise_records
 from erp_platform.sdks import RecordedSession, SdkService, SdkStatusError, SdkVersionInfo
 from erp_platform.tenancy import TenantService
 from sdk_builder import load_spec
-from tests.sdks.conftest import ERP_AUTH, MOCK_ROWS, ReadySdk, connect_tenant
+from tests.sdks.conftest import ERP_AUTH, MOCK_ROWS, ReadySdk, connect_tenant, store_mock_credentials
 
 CUSTOMER_OPERATIONS = {
     "odata_v4_list_customers": {"tenant": "acme"},
@@ -130,7 +130,7 @@ def test_api_key_auth_can_be_chosen_at_build_time(
     info = service.build(tenant, mock_spec, filename="openapi.json", auth_scheme="apiKeyAuth")
     assert info.status == "TESTING", info.test_summary()
     connect_tenant(tenants, credentials, erp_mock, tenant)
-    credentials.set(tenant, "api_key", ERP_AUTH["acme"].api_key)
+    credentials.set(tenant, "api_key", ERP_AUTH["acme"].api_key, sdk="mock_erp")
     [page] = service.call(tenant, "mock_erp", "list_customers", {"_page_size": 3})
     assert [r["id"] for r in page.records] == [1, 2, 3]
 
@@ -139,9 +139,12 @@ def test_api_key_auth_can_be_chosen_at_build_time(
 
 
 @pytest.fixture
-def lifecycle(service: SdkService, mock_sdk_factory: Callable[..., SdkVersionInfo]) -> str:
-    """A tenant with mock_erp v1 (TESTING); tests build more versions as they need."""
-    return mock_sdk_factory("life").tenant
+def lifecycle(service: SdkService, mock_sdk_factory: Callable[..., SdkVersionInfo],
+              credentials: CredentialStore) -> str:
+    """A tenant with mock_erp v1 (TESTING) and its credentials; tests build more versions as they need."""
+    tenant = mock_sdk_factory("life").tenant
+    store_mock_credentials(credentials, tenant)
+    return tenant
 
 
 def test_default_versions_newest_active_else_newest(

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from erp_platform import Platform
 from erp_platform.config import load_settings
 from erp_platform.mock_erp import MockErpConfig, MockErpServer
+from erp_platform.orchestration._process import reset_process_platform
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,8 +55,8 @@ class Stack:
 
         plat = self.platform
         plat.tenants.create(slug, tier)
-        plat.credentials.set(slug, "token", token)
-        plat.credentials.set(slug, "x_erp_tenant", erp_code)
+        plat.credentials.set(slug, "token", token, sdk="mock_erp")
+        plat.credentials.set(slug, "x_erp_tenant", erp_code, sdk="mock_erp")
         plat.tenants.allow_private_egress(slug, self.mock.base_url.split("://", 1)[1])
         sdks = SdkService.from_platform(plat)
         built = sdks.build(slug, self.spec, filename="mock.openapi.json", name="mock_erp")
@@ -120,11 +121,13 @@ def running_stack(pg_url: str, home: Path, *, rows: int = 300, webserver: bool =
         os.environ["ERP_OBJECT_STORE_URL"] = (home.parent / f"{home.name}-objects").as_uri()  # stands in for S3
         os.environ["ERP_MASTER_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
         os.environ["ERP_CODE_SERVER_PORT_BASE"] = str(free_port() - 1)  # the first tenant (id 1) gets a free port
+    reset_process_platform()  # this process's platform (IO manager reads, SDK resources) is the stack's
     try:
         yield from _stack(pg_url, home, rows=rows, webserver=webserver, port=port, split=split)
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        reset_process_platform()
 
 
 def shared_wasm_cache() -> Path:

@@ -142,6 +142,28 @@ def uncaught(params):
     raise ValueError("hostile guest gave up")
 
 
+def log_echo(params):
+    """Log what an ERP repeated back (a request line holding the API key): the log must not keep the key."""
+    response = host.send(host.HttpRequest("GET", params.get("url", "/echo"), [], None))
+    host.log("info", "the ERP answered: " + response.body)
+    return {"result": {"status": response.status}}
+
+
+def replay_echo(params):
+    """Learn the API key the ERP echoed, return it and put it into the path of another request."""
+    response = host.send(host.HttpRequest("GET", "/echo", [], None))
+    echoed = json.loads(response.body)["request"]
+    key = echoed.split(params.get("param", "api_key") + "=", 1)[1].split("&", 1)[0]
+    second = _send("/missing/" + key)
+    raise ValueError("learned " + key + " and got " + json.dumps(second))
+
+
+def learn_and_return(params):
+    """Return an echoed API key as a record (records from a response that held a secret are masked)."""
+    response = host.send(host.HttpRequest("GET", "/echo", [], None))
+    return {"records": [{"id": 1, "echo": json.loads(response.body)["request"]}], "next": None}
+
+
 ATTACKS = {
     name: value
     for name, value in list(globals().items())
