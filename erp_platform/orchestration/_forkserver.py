@@ -45,6 +45,8 @@ _PRELOAD = (
     "httpx",
     "wasmtime",
     "erp_platform.orchestration",
+    "erp_platform.sdks",  # opened by every extract (SDK resource): ~0.8 s to import in each run otherwise
+    "erp_platform.queue",
     "code_locations.tenants",
 )
 KILL_GRACE_SECONDS = 10.0

@@ -69,6 +69,7 @@ class ErpSdkResource(dg.ConfigurableResource["ErpSdkResource"]):
     _workflow: str | None = PrivateAttr(default=None)
     _session: SdkSession | None = PrivateAttr(default=None)
     _client: Any = PrivateAttr(default=None)
+    _services: dict[str | None, Any] = PrivateAttr(default_factory=dict)  # per workflow, see open_session
 
     # -- Dagster lifecycle ---------------------------------------------------------------------------
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -130,8 +131,12 @@ class ErpSdkResource(dg.ConfigurableResource["ErpSdkResource"]):
             if flag.flag_type == "pause":
                 raise PausedError(f"SDK {self.sdk_name} v{self.sdk_version} of tenant {self.tenant!r} is held "
                                   f"by {flag.label}; resume the run once the flag is cleared")
-        limiter = PostgresRateLimiter(plat.engine, workflow=workflow, sdks=sdks)
-        service = SdkService.from_platform(plat, rate_limiter=limiter)
+        service = self._services.get(workflow)
+        if service is None:
+            # one service per workflow and run: sessions opened together (parallel page reads) share the
+            # component it verified once, and the workflow's rate limits
+            limiter = PostgresRateLimiter(plat.engine, workflow=workflow, sdks=sdks)
+            service = self._services[workflow] = SdkService.from_platform(plat, rate_limiter=limiter)
         info = service.get(self.tenant, self.sdk_name, self.sdk_version)
         if (info.spec_hash, info.wasm_hash) != (self.spec_hash, self.wasm_hash):
             raise ArtifactIntegrityError(

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import orjson
@@ -18,17 +18,17 @@ from erp_platform.sandbox._errors import (
     EmptySelectionError,
     InvalidGuestOutput,
     OutputTooLarge,
-    PagingLoopError,
     SandboxClosed,
     SdkCallError,
 )
 from erp_platform.sandbox._host import CallState, HostBridge
 from erp_platform.sandbox._manifest import SandboxLimits, SdkManifest
 from erp_platform.sandbox._normalise import normalise_records
+from erp_platform.sandbox._paging import PagingGuard
 from erp_platform.sandbox._protocol import PARAM_NEXT, GuestError, GuestPage
 from erp_platform.sandbox._results import CallStats, LogLine, PageResult, RawPageResult
 from erp_platform.sandbox._runtime import GuestOutcome
-from erp_platform.sandbox._selection import describe_held, held_arrays, mask_token
+from erp_platform.sandbox._selection import describe_held, held_arrays
 from erp_platform.sandbox._services import HostServices
 
 
@@ -44,17 +44,6 @@ class GuestSource(Protocol):
     runner: str
 
     def open_guest(self, bridge: HostBridge, limits: SandboxLimits) -> _Guest: ...
-
-
-@dataclass
-class _PagingChain:
-    """The pages of one paging run of one operation (same parameters, following ``next``)."""
-
-    key: str
-    pages: int = 0
-    tokens: dict[str, int] = field(default_factory=dict)  # token -> page that returned it
-    last_token: str | None = None
-    last_shape: tuple[int, bytes, bytes] | None = None  # records, first and last record as sorted JSON
 
 
 @dataclass(frozen=True)
@@ -95,7 +84,7 @@ class SdkSession:
             raise
         self._busy = threading.Lock()
         self._closed = False
-        self._chains: dict[str, _PagingChain] = {}
+        self._paging = PagingGuard(self._context)
 
     def __enter__(self) -> SdkSession:
         return self
@@ -150,14 +139,18 @@ class SdkSession:
         mask = self._mask
         return replace(result, next=mask.token(result.next), paging_note=mask.optional(result.paging_note))
 
-    def call_raw(self, operation: str, params: Mapping[str, Any] | None = None) -> RawPageResult:
+    def call_raw(
+        self, operation: str, params: Mapping[str, Any] | None = None, *, guard: bool = True
+    ) -> RawPageResult:
         """Like :meth:`call`, but host-held records come back un-normalised with their field kinds.
 
         For bulk extraction: the caller normalises whole columns at once (e.g. into a polars frame),
-        which is much faster than normalising record by record.
+        which is much faster than normalising record by record. ``guard=False`` leaves the paging guard to
+        the caller, for pages of one paging run spread over several sessions (:class:`PageReader` guards the
+        ordered stream itself).
         """
         with self._masked():
-            raw = self._execute(operation, params)
+            raw = self._execute(operation, params, guard=guard)
         page = raw.page
         return RawPageResult(
             records=self._mask.value(raw.records) if raw.state.echoed_secret else raw.records,
@@ -201,7 +194,7 @@ class SdkSession:
             self._mask.error(exc)
             raise
 
-    def _execute(self, operation: str, params: Mapping[str, Any] | None) -> _RawPage:
+    def _execute(self, operation: str, params: Mapping[str, Any] | None, *, guard: bool = True) -> _RawPage:
         """Run the guest and validate its output; the records are not normalised yet."""
         context = self._context(operation)
         try:
@@ -223,9 +216,8 @@ class SdkSession:
         if page.host_page is None:
             if page.records == [] and page.result is None and state.last_body:
                 _check_guest_selection(context, page.selector, state.last_body)
-            return self._guard(
-                operation, params, _RawPage(context, page, page.records or [], False, outcome, state, started)
-            )
+            raw = _RawPage(context, page, page.records or [], False, outcome, state, started)
+            return self._guard(operation, params, raw) if guard else raw
         if page.records is not None:
             raise InvalidGuestOutput(
                 "the page has both records and host_page; return one of them", context=context
@@ -239,50 +231,17 @@ class SdkSession:
             )
         if not held and page.host_page in state.held:
             _raise_empty_selection(context, page.selector, state.held[page.host_page])
-        return self._guard(operation, params, _RawPage(context, page, held, True, outcome, state, started))
+        raw = _RawPage(context, page, held, True, outcome, state, started)
+        return self._guard(operation, params, raw) if guard else raw
 
     def _guard(self, operation: str, params: Mapping[str, Any] | None, raw: _RawPage) -> _RawPage:
-        """Refuse to loop: a page repeating the previous one of the same paging run (same number of records,
-        same first and last record) ends paging with a note (its records are dropped); a continuation token
-        already used fails it."""
-        values = dict(params or {})
+        """Refuse to loop (see :class:`PagingGuard`); a repeated page ends paging with a note."""
         if raw.page.records is None and raw.page.host_page is None:
             return raw  # a single result, not a page of records
-        token = values.pop(PARAM_NEXT, None)
-        values.pop("_mode", None)
-        key = operation + "\0" + orjson.dumps(values, option=orjson.OPT_SORT_KEYS, default=str).decode()
-        chain = self._chains.get(operation)
-        if token is None or chain is None or chain.key != key or chain.last_token != token:
-            chain = _PagingChain(key=key, pages=1 if token is not None else 0)
-            if token is not None:
-                chain.tokens[str(token)] = 0
-            self._chains[operation] = chain
-        chain.pages += 1
-        records = raw.records
-        # taken before the records are normalised (in place); distinct pages never share both ends
-        shape = (len(records), _canonical(records[0]), _canonical(records[-1])) if records else None
-        if shape is not None and shape == chain.last_shape:
-            note = (
-                f"page {chain.pages} of operation {operation!r} repeated page {chain.pages - 1} ({len(records)} "
-                f"records, the same first and last record): the ERP does not advance on the continuation "
-                f"({mask_token(token)}); paging ended after page {chain.pages - 1}"
-            )
-            self._chains.pop(operation, None)
-            return replace(raw, page=raw.page.model_copy(update={"next": None}), records=[], note=note)
-        following = self._mask.token(raw.page.next)  # the token as the caller will pass it back
-        if following is not None and following in chain.tokens:
-            self._chains.pop(operation, None)
-            raise PagingLoopError(
-                f"page {chain.pages} returned the continuation {mask_token(following)} that page "
-                f"{chain.tokens[following]} already returned: the ERP's paging does not advance and would never "
-                f"end. Check the operation's paging (`erp sdk show TENANT SDK --json`) and override it with "
-                f"--set {operation}.paging.style=... if it is wrong",
-                context=raw.context,
-            )
-        if following is not None:
-            chain.tokens[following] = chain.pages
-        chain.last_token, chain.last_shape = following, shape
-        return raw
+        guarded = self._paging.check(operation, params, raw.records, self._mask.token(raw.page.next))
+        if guarded.note is None:
+            return raw
+        return replace(raw, page=raw.page.model_copy(update={"next": None}), records=[], note=guarded.note)
 
     def _finish(self, raw: _RawPage) -> PageResult:
         """Normalise host-held records and build the result."""
@@ -372,10 +331,6 @@ class SdkSession:
             fuel_used=outcome.fuel_used,
             logs=tuple(logs),
         )
-
-
-def _canonical(record: Any) -> bytes:
-    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str)
 
 
 def _raise_empty_selection(

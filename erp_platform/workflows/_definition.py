@@ -66,6 +66,12 @@ class ExtractConfig(_Frozen):
         10_000, ge=1, le=1_000_000,
         description="records between checkpoints: a resumed run re-reads at most this many (1 = every page)",
     )
+    parallel_requests: int = Field(
+        4, ge=1, le=16,
+        description="pages fetched at once where the paging allows it (page numbers, $skip, offsets; cursors and "
+        "next links are read one page at a time); every request still counts against the tenant's rate limit. "
+        "1 reads one page at a time, for ERPs that refuse concurrent requests",
+    )
 
 
 class ActivityType(StrEnum):

@@ -32,6 +32,7 @@ CLEAN = "crash_clean"
 VICTIM = "crash_victim"
 BATCHED = "crash_batched"  # checkpoints every PART_ROWS records instead of every page
 PART_ROWS = 2_000  # 5 pages per part
+PARALLEL = "crash_parallel"  # page-number paging, 4 pages fetched at once
 
 WORKFLOW = (
     """
@@ -66,6 +67,10 @@ steps:
   - {activity: load, depends_on: [shaped]}
 """
 ).replace("PAGE_SIZE", str(PAGE))
+#: The same sync through the REST operation (page numbers): pages are fetched ahead, 4 at once.
+PARALLEL_WORKFLOW = WORKFLOW.replace(
+    "operation: odata_v4_list_customers, params: {tenant: acme},", "operation: list_customers,"
+).replace("checkpoint_rows: 1}", "checkpoint_rows: 1, parallel_requests: 4}")
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +78,15 @@ def big_erp(stack: Stack) -> Iterator[tuple[Stack, MockErpServer]]:
     """A larger ERP for this module, slowed a little per page so kills land inside the extract."""
     with MockErpServer(MockErpConfig(rows=ROWS, seed=11)) as erp:
         erp.add_fault(FaultRule(fault="slow", path_prefix="/odata/v4/", count=None, delay_ms=60))
+        erp.add_fault(FaultRule(fault="slow", path_prefix="/api/v1/", count=None, delay_ms=60))
         spec = httpx.get(f"{erp.base_url}/openapi.json", timeout=30).content
         onboard = Stack(stack.platform, erp, spec, stack.dev, stack.instance)
         for slug in (CLEAN, VICTIM, BATCHED):
             onboard.onboard(slug, "enterprise", erp_code="acme", token="tok-acme")
             workflow = WORKFLOW.replace("checkpoint_rows: 1", f"checkpoint_rows: {PART_ROWS}")
             onboard.apply_workflow(slug, workflow if slug == BATCHED else WORKFLOW)
+        onboard.onboard(PARALLEL, "enterprise", erp_code="acme", token="tok-acme")
+        onboard.apply_workflow(PARALLEL, PARALLEL_WORKFLOW)
         yield onboard, erp
 
 
@@ -225,3 +233,33 @@ def test_kill_between_batched_checkpoints_rereads_only_the_unsaved_pages(
     # the resumed run reads every page after the last saved part (those fetched but unsaved again), no more
     assert _requests(stack, new_run) == ROWS // PAGE - saved, (_requests(stack, new_run), saved)
     assert _comparable(stack.table(BATCHED, "customers", "customer_id")) == expected
+
+
+def _drop_table(stack: Stack, slug: str, table: str) -> None:
+    from erp_platform.db import quote_ident, tenant_schema
+
+    with stack.platform.engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {quote_ident(tenant_schema(slug))}.{quote_ident(table)}"))
+
+
+def test_kill_during_a_parallel_extract_then_resume_equals_clean_run(big_erp: tuple[Stack, MockErpServer]) -> None:
+    """Pages fetched ahead in parallel sessions, killed at random checkpoints: the resumed run continues from
+    the checkpointed page (pages fetched ahead but not checkpointed are read again) and the table equals a
+    clean run's. The table is dropped before each kill, so every resume is checked on its own."""
+    stack, _erp = big_erp
+    _, status = stack.run(PARALLEL, "crash_sync", timeout=600)
+    assert status == "SUCCESS"
+    clean = _comparable(stack.table(PARALLEL, "customers", "customer_id"))
+    assert [row[1] for row in clean] == list(range(1, ROWS + 1))  # customer_id of every record, once
+    total_pages = ROWS // PAGE
+    for pages in sorted(random.Random(SEED + 16).sample(range(2, total_pages - 2), 3)):
+        _drop_table(stack, PARALLEL, "customers")
+        run_id = stack.launch(PARALLEL, "crash_sync")
+        what = f"parallel extract page {pages} (seed {SEED})"
+        ended = _kill(stack, run_id, lambda p=pages, r=run_id: _pages_done(stack, r) >= p, what)
+        assert ended == "FAILURE", f"{what}: run {run_id} ended {ended} after SIGKILL"
+        saved = _pages_done(stack, run_id)
+        new_run = _resume(stack, run_id, what)
+        # the pages after the checkpoint, plus at most 3 fetched ahead past the last page
+        assert total_pages - saved <= _requests(stack, new_run) <= total_pages - saved + 3, (what, saved)
+        assert _comparable(stack.table(PARALLEL, "customers", "customer_id")) == clean, what

@@ -33,6 +33,7 @@ EXPECTED = {
     "NormalisationError",
     "Origin",
     "OutputTooLarge",
+    "PageReader",
     "PageResult",
     "PagingLoopError",
     "RawPageResult",

@@ -23,7 +23,7 @@ activitys: []
 activities:
   - id: orders
     type: extract
-    config: {sdk: acme_erp, operation: ListOrders, page_size: 0, extra: 1}
+    config: {sdk: acme_erp, operation: ListOrders, page_size: 0, parallel_requests: 17, extra: 1}
   - {id: fetch, type: fetch}
   - id: shape
     type: transform
@@ -46,8 +46,10 @@ lifecycle: {deprecated_after: next week}
             "underscores, not starting with a digit, at most 63 characters (try 'list_orders') "
             "(received: 'ListOrders')",
             "activities[0].config.page_size: must be at least 1 (received: 0)",
+            "activities[0].config.parallel_requests: must be at most 16 (received: 17)",
             "activities[0].config.extra: unknown field: remove or rename it; allowed fields: sdk, "
-            "operation, params, page_size, incremental, cursor_field, max_pages, checkpoint_rows (received: 1)",
+            "operation, params, page_size, incremental, cursor_field, max_pages, checkpoint_rows, parallel_requests "
+            "(received: 1)",
             "activities[1]: unknown type 'fetch': use one of extract, transform, load (received: "
             "'fetch')",
             "activities[2].config.steps[1].expr: required field missing: add it",
