@@ -14,7 +14,6 @@ Example::
 
 from erp_platform.sdks._artifacts import ENGINE_KEY, ComponentLoader
 from erp_platform.sdks._errors import SdkStatusError
-from erp_platform.sdks._limits import QuotaRateLimiters
 from erp_platform.sdks._mock_target import MOCK_TENANT, is_mock_spec
 from erp_platform.sdks._models import (
     ArtifactRefs,
@@ -40,7 +39,6 @@ __all__ = [
     "OncePerSession",
     "OperationDecisions",
     "OperationTestResult",
-    "QuotaRateLimiters",
     "RecordedSession",
     "RegistryRequestRecorder",
     "SdkCheckReport",
