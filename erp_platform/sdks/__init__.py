@@ -25,6 +25,7 @@ from erp_platform.sdks._models import (
     SdkVersionInfo,
     TestTarget,
 )
+from erp_platform.sdks._prune import KeptVersion, PrunedVersion, PruneReport
 from erp_platform.sdks._recorder import RegistryRequestRecorder
 from erp_platform.sdks._runtime import process_runtime
 from erp_platform.sdks._service import OncePerSession, RecordedSession, SdkService, SpecSource
@@ -36,9 +37,12 @@ __all__ = [
     "MOCK_TENANT",
     "ArtifactRefs",
     "ComponentLoader",
+    "KeptVersion",
     "OncePerSession",
     "OperationDecisions",
     "OperationTestResult",
+    "PruneReport",
+    "PrunedVersion",
     "RecordedSession",
     "RegistryRequestRecorder",
     "SdkCheckReport",

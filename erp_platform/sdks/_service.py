@@ -48,6 +48,7 @@ from erp_platform.sdks._models import (
     SdkTestReport,
     SdkVersionInfo,
 )
+from erp_platform.sdks._prune import PruneReport, prune_versions
 from erp_platform.sdks._recorder import RegistryRequestRecorder
 from erp_platform.sdks._registry import (
     TenantRow,
@@ -301,6 +302,19 @@ class SdkService:
         return to_info(tenant, updated)
 
     # -- sessions ---------------------------------------------------------------------------------------
+    def prune(self, tenant: str, name: str, *, keep: int) -> PruneReport:
+        """Delete the stored artifacts of ``name``'s REVOKED and FAILED versions, except the newest ``keep``
+        versions and any a workflow version pins (ACTIVE and TESTING versions are never touched); audited.
+
+        Raises:
+            InvalidInputError: a bad SDK name or ``keep``.
+            NotFoundError: the tenant has no such SDK.
+        """
+        report = prune_versions(self._engine, self._objects, tenant, name, keep)
+        logger.info("sdk pruned: tenant=%s sdk=%s versions=%s", tenant, name,
+                    [p.version for p in report.pruned])
+        return report
+
     def open_session(
         self,
         tenant: str,
