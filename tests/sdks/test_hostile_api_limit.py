@@ -10,8 +10,16 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from sqlalchemy import Engine
+
+from erp_platform.credentials import CredentialStore
 from erp_platform.mock_erp import MockErpServer
-from tests.sdks.conftest import ERP_AUTH
+from erp_platform.queue import PostgresRateLimiter
+from erp_platform.sandbox import RateLimited
+from erp_platform.sdks import SdkService, SdkVersionInfo
+from erp_platform.tenancy import TenantService
+from tests.sdks.conftest import ERP_AUTH, connect_tenant
 from tests.support.cli import ErpCli
 
 
@@ -63,3 +71,18 @@ def test_sdk_call_goes_through_the_tenants_shared_limiter(
     for _ in range(3):
         code, stderr = call(cli, other)
         assert code == 0, stderr
+
+
+def test_runs_and_direct_calls_take_from_the_same_bucket(
+    service: SdkService, mock_sdk_factory: Callable[..., SdkVersionInfo], tenants: TenantService,
+    credentials: CredentialStore, mock_erp: MockErpServer, engine: Engine,
+) -> None:
+    """A run's limiter (workflow-aware) and the service's default one (CLI, sensors, assistant) share the
+    tenant's bucket: requests of one path leave fewer for the other."""
+    info = mock_sdk_factory("rl_shared")
+    connect_tenant(tenants, credentials, mock_erp, info.tenant)
+    service.activate(info.tenant, info.name, info.version)
+    tenants.set_quotas(info.tenant, {"max_api_calls_per_minute": 2})
+    PostgresRateLimiter(engine, workflow="sync").acquire(info.tenant)  # what a run's extract takes
+    with pytest.raises(RateLimited, match=rf"tenant '{info.tenant}' is over its rate limit of 2 requests/minute"):
+        service.call(info.tenant, info.name, "list_customers", {"_page_size": 2})

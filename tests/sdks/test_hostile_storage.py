@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from erp_platform.sdks import SdkService
+from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
 from tests.support.cli import ErpCli
 
 
@@ -144,3 +146,35 @@ def test_prune_refuses_bad_input_and_unknown_sdks(
         assert result.stderr.strip() == expected
     else:
         assert result.stderr.startswith(f"error: SDK 'mock_erp' of tenant {tenant!r} does not exist"), result.stderr
+
+
+PINNING_WORKFLOW = """
+id: pinned_sync
+activities:
+  - id: customers
+    type: extract
+    config:
+      sdk: mock_erp
+      operation: list_customers
+compatibility:
+  required_sdk_version: 1
+"""
+
+
+def test_prune_keeps_a_version_a_workflow_pins(
+    engine: Engine, service: SdkService, mock_spec: bytes, new_tenant: Callable[..., str]
+) -> None:
+    tenant = new_tenant("sq_pin")
+    first = service.build(tenant, mock_spec, filename="openapi.json")
+    service.activate(tenant, first.name, first.version)
+    registry = WorkflowRegistry(engine, registry_catalog_factory(engine))
+    record, _ = registry.apply(tenant, PINNING_WORKFLOW, "pinned.yaml")
+    second = service.build(tenant, mock_spec + b"\n", filename="openapi.json")
+    service.activate(tenant, second.name, second.version)
+    service.revoke(tenant, first.name, first.version)
+
+    report = service.prune(tenant, "mock_erp", keep=0)
+    assert report.pruned == ()
+    assert {k.version: k.reason for k in report.kept} == {
+        2: "ACTIVE versions are never pruned", 1: f"pinned by workflow pinned_sync v{record.version}"}
+    assert service.get(tenant, "mock_erp", 1).artifacts.wasm is not None
