@@ -134,14 +134,11 @@ class PostgresRateLimiter:
 
 def _over_limit(tenant: str, bucket: RateBucket, retry_after: float, max_wait: float) -> str:
     """What was exceeded (limit, window, source), when to retry, and how to raise the limit."""
-    if retry_after == float("inf"):
-        when = "no request is allowed at this limit"
-    else:
-        when = (f"the next request would wait {retry_after:.2f}s, more than {max_wait:g}s: retry in "
-                f"{math.ceil(retry_after)}s")
     raise_it = (f"`erp tenant set-quota {tenant} --max-api-calls-per-minute N`"
                 if bucket.source == QUOTA_SOURCE else f"clear or change {bucket.source}")
-    return (
-        f"tenant {tenant!r} is over its rate limit of {bucket.per_minute} requests/minute "
-        f"({bucket.source}); {when}, or raise the limit ({raise_it})"
-    )
+    exceeded = (f"tenant {tenant!r} is over its rate limit of {bucket.per_minute} requests/minute "
+                f"({bucket.source})")
+    if retry_after == float("inf"):
+        return f"{exceeded}; no request is allowed at this limit: raise it ({raise_it})"
+    return (f"{exceeded}; the next request would wait {retry_after:.2f}s, more than {max_wait:g}s: retry in "
+            f"{math.ceil(retry_after)}s, or raise the limit ({raise_it})")
