@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from erp_platform._errors import ConfigurationError
+from erp_platform._errors import ConfigurationError, NotFoundError
 from erp_platform.config import Settings, load_settings
 from erp_platform.db import database_url, make_engine
 from erp_platform.registry import current_revision, head_revision
@@ -60,9 +60,12 @@ class Platform:
 
     @cached_property
     def objects(self) -> ObjectStore:
-        from erp_platform.objectstore import make_object_store
+        """The object store, enforcing each tenant's ``max_storage_gb`` on every write."""
+        from erp_platform.objectstore import StorageQuota, make_object_store
 
-        return make_object_store(self.settings)
+        store = make_object_store(self.settings)
+        store.enforce_quota(StorageQuota(self._storage_limit))
+        return store
 
     @cached_property
     def credentials(self) -> CredentialStore:
@@ -73,6 +76,16 @@ class Platform:
     @cached_property
     def tenants(self) -> TenantService:
         return TenantService(self.engine, purge_hooks=(self._purge_credentials, self._purge_objects))
+
+    def _storage_limit(self, slug: str) -> int | None:
+        """A tenant's storage limit in bytes (None for a tenant that does not exist or no longer does)."""
+        from erp_platform.objectstore import GIB
+
+        try:
+            info = self.tenants.get(slug)
+        except NotFoundError:
+            return None
+        return info.quotas["max_storage_gb"] * GIB
 
     def _purge_credentials(self, slug: str) -> None:
         self.credentials.purge_tenant(slug)

@@ -265,6 +265,35 @@ def revoke(tenant: str, name: str, version: int, as_json: bool = JSON) -> None:
         echo(f"SDK {info.name} v{info.version} of tenant {tenant} is {info.status}")
 
 
+@sdk_app.command("prune")
+def prune(
+    tenant: str,
+    name: str,
+    *,
+    keep: int = typer.Option(..., "--keep", help="keep the newest N versions whatever their status"),
+    as_json: bool = JSON,
+) -> None:
+    """Delete the stored artifacts of old REVOKED and FAILED versions to free storage (audited).
+
+    ACTIVE and TESTING versions, the newest --keep versions and versions a workflow pins
+    (required_sdk_version) are kept; the registry keeps every version's row.
+    """
+    with platform() as plat:
+        report = _service(plat).prune(tenant, name, keep=keep)
+    if as_json:
+        print_json(report)
+        return
+    for pruned in report.pruned:
+        print(f"pruned v{pruned.version} ({pruned.status}): {pruned.objects} objects deleted")
+    for kept in report.kept:
+        print(f"kept v{kept.version} ({kept.status}): {kept.reason}")
+    from erp_platform.objectstore import StorageUsage, human_bytes
+
+    usage = StorageUsage(tenant, report.used_bytes, report.limit_bytes)
+    print(f"{len(report.pruned)} version(s) pruned, {human_bytes(report.freed_bytes)} freed; tenant {tenant} "
+          f"stores {usage.summary}")
+
+
 @sdk_app.command("check")
 def check(
     tenant: str,

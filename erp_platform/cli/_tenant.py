@@ -7,6 +7,7 @@ import typer
 from erp_platform._errors import InvalidInputError
 from erp_platform.cli._app import app
 from erp_platform.cli._output import platform, print_fields, print_json, print_table
+from erp_platform.objectstore import StorageUsage
 from erp_platform.tenancy import TenantInfo
 
 tenant_app = typer.Typer(help="Onboard and manage tenants.", no_args_is_help=True)
@@ -15,9 +16,12 @@ app.add_typer(tenant_app, name="tenant")
 JSON = typer.Option(False, "--json", help="print the result as JSON")
 
 
-def _show(info: TenantInfo, as_json: bool) -> None:
+def _show(info: TenantInfo, as_json: bool, usage: StorageUsage | None = None) -> None:
     if as_json:
-        print_json(info)
+        data = info.model_dump(mode="json")
+        if usage is not None:
+            data["storage"] = {"used_bytes": usage.used_bytes, "limit_bytes": usage.limit_bytes}
+        print_json(data)
         return
     fields: dict[str, object] = {
         "slug": info.slug,
@@ -27,6 +31,7 @@ def _show(info: TenantInfo, as_json: bool) -> None:
         "schema": info.schema_name,
         "role": info.role_name,
         **{k: f"{v}{' (override)' if k in info.quota_overrides else ''}" for k, v in info.quotas.items()},
+        **({"storage used": usage.summary} if usage is not None else {}),
         "private egress allowed": ", ".join(info.egress_private_allowlist) or "-",
         "created": info.created_at.isoformat(timespec="seconds"),
     }
@@ -76,9 +81,10 @@ def list_(as_json: bool = JSON) -> None:
 
 @tenant_app.command("show")
 def show(slug: str, as_json: bool = JSON) -> None:
-    """Show one tenant with its effective quotas."""
+    """Show one tenant with its effective quotas and the storage its objects take."""
     with platform() as plat:
-        _show(plat.tenants.get(slug), as_json)
+        info = plat.tenants.get(slug)
+        _show(info, as_json, plat.objects.usage(slug))
 
 
 @tenant_app.command("set-tier")

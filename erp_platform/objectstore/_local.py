@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -135,6 +135,13 @@ class LocalObjectStore(ObjectStore):
                 key = key_from_stored_path(stored)
                 if key is not None and key.tenant == prefix.tenant:
                     yield key
+
+    def _usage(self, prefix: ObjectKey) -> int:
+        total = 0
+        for key in self._walk(prefix):
+            with suppress(FileNotFoundError):  # deleted since the listing
+                total += self.path_of(key).stat().st_size
+        return total
 
     # -- deletes ------------------------------------------------------------------------------------
     def _delete(self, key: ObjectKey) -> None:

@@ -150,8 +150,16 @@ class S3ObjectStore(ObjectStore):
     def _list(self, prefix: ObjectKey) -> builtins.list[ObjectKey]:
         return [key for key, _ in self._listing(prefix)]
 
+    def _usage(self, prefix: ObjectKey) -> int:
+        return sum(size for _, _, size in self._sized_listing(prefix))
+
     def _listing(self, prefix: ObjectKey) -> Iterator[tuple[ObjectKey, str]]:
         """(key, stored name) of every valid object of ``prefix``'s tenant below ``prefix``."""
+        for key, name, _ in self._sized_listing(prefix):
+            yield key, name
+
+    def _sized_listing(self, prefix: ObjectKey) -> Iterator[tuple[ObjectKey, str, int]]:
+        """(key, stored name, size) of every valid object of ``prefix``'s tenant below ``prefix``."""
         strip = len(self._prefix) + 1 if self._prefix else 0
         with self._mapped(prefix, "list"):
             pages = self._client.get_paginator("list_objects_v2").paginate(
@@ -162,7 +170,7 @@ class S3ObjectStore(ObjectStore):
                     name = item.get("Key", "")
                     key = key_from_stored_path(name[strip:])
                     if key is not None and key.tenant == prefix.tenant:
-                        yield key, name
+                        yield key, name, int(item.get("Size", 0))
 
     # -- deletes ------------------------------------------------------------------------------------
     def _delete(self, key: ObjectKey) -> None:

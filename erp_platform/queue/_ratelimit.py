@@ -21,6 +21,7 @@ from erp_platform.sandbox import RateLimited
 from erp_platform.tenancy import TenantService
 
 FLAG_VALUE_KEY = "max_api_calls_per_minute"
+QUOTA_SOURCE = "max_api_calls_per_minute"
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,7 @@ class PostgresRateLimiter:
                         break
                     remaining = deadline - self._clock()
                     if took.retry_after > remaining:
-                        raise RateLimited(
-                            f"tenant {tenant!r} is over its rate limit of {bucket.per_minute} "
-                            f"requests/minute ({bucket.source}); the next request would wait "
-                            f"{_seconds(took.retry_after)}, more than {self._max_wait:g}s; retry later or "
-                            "raise the tenant's limit"
-                        )
+                        raise RateLimited(_over_limit(tenant, bucket, took.retry_after, self._max_wait))
                     self._sleep(max(took.retry_after, 0.001))
         except RateLimited:
             for spec in taken:
@@ -117,7 +113,7 @@ class PostgresRateLimiter:
         )
         flags = [f for f in applicable
                  if f.flag_type == "rate_limit" and isinstance(f.value.get(FLAG_VALUE_KEY), int)]
-        per_minute, source = quota, "max_api_calls_per_minute"
+        per_minute, source = quota, QUOTA_SOURCE
         for flag in flags:
             if flag.scope in ("global", "tenant") and flag.value[FLAG_VALUE_KEY] < per_minute:
                 per_minute, source = int(flag.value[FLAG_VALUE_KEY]), flag.label
@@ -136,5 +132,13 @@ class PostgresRateLimiter:
                           source=source)
 
 
-def _seconds(value: float) -> str:
-    return "forever" if value == float("inf") else f"{value:.2f}s"
+def _over_limit(tenant: str, bucket: RateBucket, retry_after: float, max_wait: float) -> str:
+    """What was exceeded (limit, window, source), when to retry, and how to raise the limit."""
+    raise_it = (f"`erp tenant set-quota {tenant} --max-api-calls-per-minute N`"
+                if bucket.source == QUOTA_SOURCE else f"clear or change {bucket.source}")
+    exceeded = (f"tenant {tenant!r} is over its rate limit of {bucket.per_minute} requests/minute "
+                f"({bucket.source})")
+    if retry_after == float("inf"):
+        return f"{exceeded}; no request is allowed at this limit: raise it ({raise_it})"
+    return (f"{exceeded}; the next request would wait {retry_after:.2f}s, more than {max_wait:g}s: retry in "
+            f"{math.ceil(retry_after)}s, or raise the limit ({raise_it})")

@@ -14,7 +14,6 @@ Example::
 
 from erp_platform.sdks._artifacts import ENGINE_KEY, ComponentLoader
 from erp_platform.sdks._errors import SdkStatusError
-from erp_platform.sdks._limits import QuotaRateLimiters
 from erp_platform.sdks._mock_target import MOCK_TENANT, is_mock_spec
 from erp_platform.sdks._models import (
     ArtifactRefs,
@@ -26,6 +25,7 @@ from erp_platform.sdks._models import (
     SdkVersionInfo,
     TestTarget,
 )
+from erp_platform.sdks._prune import KeptVersion, PrunedVersion, PruneReport
 from erp_platform.sdks._recorder import RegistryRequestRecorder
 from erp_platform.sdks._runtime import process_runtime
 from erp_platform.sdks._service import OncePerSession, RecordedSession, SdkService, SpecSource
@@ -37,10 +37,12 @@ __all__ = [
     "MOCK_TENANT",
     "ArtifactRefs",
     "ComponentLoader",
+    "KeptVersion",
     "OncePerSession",
     "OperationDecisions",
     "OperationTestResult",
-    "QuotaRateLimiters",
+    "PruneReport",
+    "PrunedVersion",
     "RecordedSession",
     "RegistryRequestRecorder",
     "SdkCheckReport",

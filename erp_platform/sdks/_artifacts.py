@@ -41,6 +41,13 @@ class ArtifactSet:
     wasm_path: Path
     precompiled: bytes
 
+    @property
+    def total_bytes(self) -> int:
+        """What storing them takes in the object store."""
+        files = sum(len(source.encode("utf-8")) for source in self.files.values())
+        return (len(self.spec_bytes) + files + len(self.facade.encode("utf-8"))
+                + self.wasm_path.stat().st_size + len(self.precompiled))
+
 
 @dataclass(frozen=True)
 class VersionRef:
@@ -68,7 +75,12 @@ def store_artifacts(objects: ObjectStore, ref: VersionRef, artifacts: ArtifactSe
 
     Called while the version's row is being inserted (under the SDK's lock), so no committed version
     owns these keys yet: objects left by an earlier, failed attempt at the same version are replaced.
+
+    Raises:
+        StorageQuotaExceededError: the artifacts do not fit the tenant's storage quota (checked before
+            the first write, so nothing is written).
     """
+    objects.check_room(ref.tenant, artifacts.total_bytes, f"the artifacts of {ref.label}")
     spec_name = _safe_name(artifacts.spec_filename)
     spec_key = ref.key("spec", spec_name)
     objects.put_bytes(spec_key, artifacts.spec_bytes)

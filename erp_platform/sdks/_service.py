@@ -43,7 +43,6 @@ from erp_platform.sandbox import (
 )
 from erp_platform.sdks._artifacts import ArtifactSet, ComponentLoader, VersionRef, store_artifacts
 from erp_platform.sdks._errors import SdkStatusError
-from erp_platform.sdks._limits import QuotaRateLimiters
 from erp_platform.sdks._models import (
     ArtifactRefs,
     OperationDecisions,
@@ -51,6 +50,7 @@ from erp_platform.sdks._models import (
     SdkTestReport,
     SdkVersionInfo,
 )
+from erp_platform.sdks._prune import PruneReport, prune_versions
 from erp_platform.sdks._recorder import RegistryRequestRecorder
 from erp_platform.sdks._registry import (
     TenantRow,
@@ -97,8 +97,9 @@ class SdkService:
         credentials: the credential store (secrets for sessions, read once per session each).
         cache_dir: build, compile and artifact caches (keyed by content hash).
         runtime: the SandboxRuntime to use (default: the process's one).
-        rate_limiter: the per-tenant request limiter for sessions (default: in-memory token buckets
-            sized from each tenant's ``max_api_calls_per_minute``); pass a shared (e.g. Postgres) one.
+        rate_limiter: the per-tenant request limiter for sessions (default: the platform's limiter,
+            Postgres token buckets shared by every process, from the tenant's ``max_api_calls_per_minute``
+            and the rate_limit flags of the tenant and the SDK); runs pass one that also knows the workflow.
         generator: replaces the code generator (the scan still decides what may be compiled).
         max_tested_operations: bound on the operations each build's sandbox tests exercise.
 
@@ -130,7 +131,6 @@ class SdkService:
         self._cache_dir = cache_dir
         self._runtime = runtime or process_runtime(cache_dir)
         self._rate_limiter = rate_limiter
-        self._quota_limiters = QuotaRateLimiters()
         self._generator = generator
         self._max_tested = max_tested_operations
         self._spec_limits = spec_limits
@@ -348,6 +348,19 @@ class SdkService:
         return to_info(tenant, updated)
 
     # -- sessions ---------------------------------------------------------------------------------------
+    def prune(self, tenant: str, name: str, *, keep: int) -> PruneReport:
+        """Delete the stored artifacts of ``name``'s REVOKED and FAILED versions, except the newest ``keep``
+        versions and any a workflow version pins (ACTIVE and TESTING versions are never touched); audited.
+
+        Raises:
+            InvalidInputError: a bad SDK name or ``keep``.
+            NotFoundError: the tenant has no such SDK.
+        """
+        report = prune_versions(self._engine, self._objects, tenant, name, keep)
+        logger.info("sdk pruned: tenant=%s sdk=%s versions=%s", tenant, name,
+                    [p.version for p in report.pruned])
+        return report
+
     def open_session(
         self,
         tenant: str,
@@ -524,9 +537,7 @@ class SdkService:
                 "--revoke`"
             ) from None
         recorder = RegistryRequestRecorder(self._engine, run_id=run_id)
-        limiter = self._rate_limiter or self._quota_limiters.for_tenant(
-            tenant.slug, tenant.max_api_calls_per_minute
-        )
+        limiter = self._rate_limiter or self._shared_limiter(row.name, row.version)
         services = HostServices(
             secrets=OncePerSession(self._credentials.secret_provider(tenant.slug, row.name)),
             egress_policy=policy,
@@ -534,6 +545,12 @@ class SdkService:
             recorder=recorder,
         )
         return RecordedSession(manifest, component, services, recorder)
+
+    def _shared_limiter(self, sdk: str, version: int) -> RateLimiter:
+        """The limiter every path to an ERP goes through (CLI calls, checks, sensors, the assistant, runs)."""
+        from erp_platform.queue import PostgresRateLimiter  # the queue package imports orchestration
+
+        return PostgresRateLimiter(self._engine, sdks=[(sdk, version)])
 
 
 class OncePerSession:

@@ -1,4 +1,4 @@
-"""Running tenant data work under the tenant's own role (``SET ROLE``), never as the platform."""
+"""Running tenant data work logged in as the tenant's own role, never as the platform."""
 
 from __future__ import annotations
 
@@ -7,21 +7,34 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, text
 
+from erp_platform._errors import TenantIsolationError
 from erp_platform.db import quote_ident
+from erp_platform.tenancy._logins import tenant_connection
 from erp_platform.tenancy._models import TenantInfo
 
 
 @contextmanager
 def tenant_transaction(engine: Engine, tenant: TenantInfo) -> Iterator[Connection]:
-    """Open a transaction that runs as ``tenant``'s role with its schema on the search path.
+    """Open a transaction on a connection that logged in as ``tenant``'s role, its schema on the search path.
 
-    ``SET LOCAL`` confines the role, search path, ``statement_timeout`` and ``work_mem`` to this
-    transaction (role settings are not applied by ``SET ROLE``, so they are set here explicitly); the
-    pooled connection returns to the platform role at commit or rollback. Inside, the tenant's role can
-    only reach its own schema: other tenants' schemas, ``erp_control`` and ``public`` refuse it.
+    ``engine`` is the platform's: the connection goes to the same server and database, but its session
+    user is the tenant role, so neither ``RESET ROLE`` nor ``SET ROLE``/``SET SESSION AUTHORIZATION`` can
+    reach the platform or another tenant. ``statement_timeout`` and ``work_mem`` come with the role (set at
+    login) and are set again here for the transaction. Inside, the tenant's role can only reach its own
+    schema: other tenants' schemas, ``erp_control`` and ``public`` refuse it. The connection is closed
+    afterwards (tenant logins are not pooled).
+
+    Raises:
+        ConfigurationError: the server refuses the tenant role's login.
+        TenantIsolationError: the connection is not the tenant's role (never expected).
     """
-    with engine.begin() as conn:
-        conn.execute(text(f"SET LOCAL ROLE {quote_ident(tenant.role_name)}"))
+    with tenant_connection(engine, tenant.role_name, tenant.slug) as conn, conn.begin():
+        who = conn.execute(text("SELECT session_user, current_user")).one()
+        if tuple(who) != (tenant.role_name, tenant.role_name):
+            raise TenantIsolationError(
+                f"tenant {tenant.slug!r}: the data-plane connection runs as {who[0]!r}/{who[1]!r}, not as the "
+                f"tenant's role {tenant.role_name!r}; refusing to touch its data"
+            )
         conn.execute(text(f"SET LOCAL search_path = {quote_ident(tenant.schema_name)}"))
         conn.execute(
             text("SELECT set_config('statement_timeout', :st, true), set_config('work_mem', :wm, true)"),

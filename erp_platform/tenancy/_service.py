@@ -1,4 +1,4 @@
-"""Tenant onboarding and lifecycle: one schema and one NOLOGIN role per tenant, created atomically."""
+"""Tenant onboarding and lifecycle: one schema and one login role per tenant, created atomically."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from erp_platform._errors import ConflictError, InvalidInputError, NotFoundError
 from erp_platform.db import quote_ident, validate_slug
 from erp_platform.registry import Tenant, record_audit
 from erp_platform.tenancy._egress import Resolver, check_private_target
+from erp_platform.tenancy._logins import enable_login
 from erp_platform.tenancy._models import TenantInfo
 from erp_platform.tenancy._tiers import TIER_POLICIES, Quotas, Tier
 
@@ -277,7 +278,8 @@ def _create_role_and_schema(
             f"database role {role!r} already exists without a tenant row (left over from a failed purge?); "
             f"drop it with DROP ROLE {role}; then retry"
         )
-    conn.execute(text(f"CREATE ROLE {r} NOLOGIN NOINHERIT NOCREATEDB NOCREATEROLE"))
+    conn.execute(text(f"CREATE ROLE {r} NOLOGIN NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION"))
+    enable_login(conn, role)  # tenant data work logs in as this role (see _logins)
     _apply_role_limits(conn, role, policy_st, policy_wm)
     is_super = conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar()
     if not is_super:

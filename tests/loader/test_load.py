@@ -379,3 +379,18 @@ def test_check_load_over_erp_names(load: dict[str, Any], expected: list[Problem]
     schema = {"ContactID": "text", "Name": "text", "name": "text", "@odata.etag": "text",
               "UpdatedDateUTC": "timestamptz"}
     assert check_load(LoadSpec.model_validate({"table": "contacts", **load}), schema) == expected
+
+
+def test_the_load_logs_in_as_the_tenant_role_not_the_platform(
+    engine: Engine, tenant_a: TenantInfo, table: str
+) -> None:
+    """Rows written by a load record the session user that wrote them: the tenant's own login."""
+    load_frame(engine, tenant_a, spec(table), orders([1]), run_id="run-1", loaded_at=AT)
+    with tenant_transaction(engine, tenant_a) as conn:
+        conn.execute(text(f'ALTER TABLE "{table}" ADD COLUMN written_by text DEFAULT session_user'))
+    load_frame(engine, tenant_a, spec(table), orders([2, 3]), run_id="run-2", loaded_at=AT)
+    with engine.connect() as conn:
+        writers = conn.execute(text(
+            f'SELECT DISTINCT written_by FROM "{tenant_a.schema_name}"."{table}" WHERE order_id > 1'
+        )).scalars().all()
+    assert writers == [tenant_a.role_name]

@@ -7,6 +7,7 @@ import erp_platform.objectstore as objectstore
 
 def test_exported_names() -> None:
     assert set(objectstore.__all__) == {
+        "GIB",
         "InvalidObjectKeyError",
         "LocalObjectStore",
         "ObjectExistsError",
@@ -15,7 +16,11 @@ def test_exported_names() -> None:
         "ObjectStore",
         "ObjectStoreUnavailableError",
         "S3ObjectStore",
+        "StorageQuota",
+        "StorageQuotaExceededError",
+        "StorageUsage",
         "activity_output_key",
+        "human_bytes",
         "make_object_store",
         "sdk_artifact_key",
         "tenant_key",
@@ -31,6 +36,7 @@ def test_error_kinds_fit_the_platform_hierarchy() -> None:
         InvalidInputError,
         NotFoundError,
         ObjectStoreError,
+        QuotaExceededError,
     )
 
     assert issubclass(objectstore.ObjectNotFoundError, ObjectStoreError)
@@ -38,3 +44,5 @@ def test_error_kinds_fit_the_platform_hierarchy() -> None:
     assert issubclass(objectstore.ObjectExistsError, ConflictError)
     assert issubclass(objectstore.InvalidObjectKeyError, InvalidInputError)
     assert objectstore.ObjectStoreUnavailableError.transient
+    assert issubclass(objectstore.StorageQuotaExceededError, QuotaExceededError)
+    assert not objectstore.StorageQuotaExceededError.transient  # only deleting objects helps

@@ -198,3 +198,23 @@ def test_frames_are_polars(tenants_ab: Stack) -> None:
     frame = manager.load_input(context)
     assert isinstance(frame, pl.LazyFrame)
     assert frame.collect().height == len(tenants_ab.table("iso_a", "customers", "customer_id"))
+
+
+def test_a_tenant_over_its_storage_quota_fails_its_run_and_not_the_others(tenants_ab: Stack) -> None:
+    """Extract pages and activity outputs go through the quota-enforcing store in the run worker."""
+    stack = tenants_ab
+    stack.onboard("iso_q", "free", erp_code="acme", token="tok-acme")
+    stack.apply_workflow("iso_q", SMALL)
+    stack.platform.tenants.set_quotas("iso_b", {"max_storage_gb": 0})
+    try:
+        run_id, status = stack.run("iso_b", "small_sync")
+        assert status == "FAILURE"
+        message = run_failure_message(stack.instance, run_id)
+        assert "tenant 'iso_b' is over its storage quota: writing tenants/iso_b/executions/" in message, message
+        assert "past its limit of 0 B (max_storage_gb)" in message, message
+        _, status = stack.run("iso_q", "small_sync")
+        assert status == "SUCCESS"
+    finally:
+        stack.platform.tenants.set_quotas("iso_b", {"max_storage_gb": None})
+    _, status = stack.run("iso_b", "small_sync")
+    assert status == "SUCCESS"

@@ -51,7 +51,8 @@ def test_a_burst_is_granted_then_the_caller_is_limited(engine: Engine, tenant: s
         limit.acquire(tenant)
     assert re.fullmatch(
         r"tenant 'rl_tenant' is over its rate limit of 120 requests/minute \(max_api_calls_per_minute\); the "
-        r"next request would wait 0\.\d\ds, more than 0s; retry later or raise the tenant's limit",
+        r"next request would wait 0\.\d\ds, more than 0s: retry in 1s, or raise the limit \(`erp tenant "
+        r"set-quota rl_tenant --max-api-calls-per-minute N`\)",
         str(caught.value),
     )
     assert caught.value.transient is True
@@ -134,8 +135,8 @@ def test_a_quota_of_zero_allows_no_request(engine: Engine, tenant: str, tenants:
     with pytest.raises(RateLimited) as caught:
         limiter(engine).acquire(tenant)
     assert str(caught.value) == (
-        "tenant 'rl_tenant' is over its rate limit of 0 requests/minute (max_api_calls_per_minute); the next "
-        "request would wait forever, more than 0s; retry later or raise the tenant's limit"
+        "tenant 'rl_tenant' is over its rate limit of 0 requests/minute (max_api_calls_per_minute); no request "
+        "is allowed at this limit: raise it (`erp tenant set-quota rl_tenant --max-api-calls-per-minute N`)"
     )
 
 

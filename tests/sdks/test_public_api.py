@@ -10,7 +10,8 @@ from erp_platform._errors import ConflictError
 def test_exported_names() -> None:
     assert set(sdks.__all__) == {
         "ENGINE_KEY", "MAX_TESTED_OPERATIONS", "MOCK_TENANT", "ArtifactRefs", "ComponentLoader",
-        "OncePerSession", "OperationDecisions", "OperationTestResult", "QuotaRateLimiters", "RecordedSession",
+        "KeptVersion", "OncePerSession", "OperationDecisions", "OperationTestResult", "PruneReport",
+        "PrunedVersion", "RecordedSession",
         "RegistryRequestRecorder", "SdkCheckReport", "SdkService",
         "SdkStatus", "SdkStatusError", "SdkTestReport", "SdkVersionInfo", "SpecSource", "TestTarget",
         "is_mock_spec", "process_runtime", "run_sandbox_tests", "select_operations",

@@ -89,3 +89,60 @@ def test_a_cannot_see_bs_rows_through_its_own_name_resolution(
         tenant_transaction(engine, a) as conn,
     ):
         conn.execute(text("SELECT * FROM customers"))
+
+
+# -- escapes from the session: a tenant connection logs in as the tenant, so there is nothing to return to --
+ESCAPES = [
+    ("reset role, then read B", ["RESET ROLE", "SELECT * FROM tenant_iso_beta.customers"]),
+    ("reset role, then read erp_control", ["RESET ROLE", "SELECT * FROM erp_control.local_secrets"]),
+    ("set role to the platform", ["SET ROLE {platform}"]),
+    ("set role to B's role", ["SET ROLE {beta}"]),
+    ("set session authorization to the platform", ["SET SESSION AUTHORIZATION {platform}"]),
+    ("reset session authorization, then read B",
+     ["RESET SESSION AUTHORIZATION", "SELECT * FROM tenant_iso_beta.customers"]),
+    ("reset all, then write B", ["RESET ALL", "RESET ROLE", "DELETE FROM tenant_iso_beta.customers"]),
+]
+
+
+@pytest.mark.parametrize(("label", "statements"), ESCAPES, ids=[e[0] for e in ESCAPES])
+def test_tenant_connection_cannot_escape_its_role(
+    engine: Engine, pair: tuple[TenantInfo, TenantInfo], label: str, statements: list[str]
+) -> None:
+    a, b = pair
+    names = {"platform": f'"{engine.url.username}"', "beta": f'"{b.role_name}"'}
+    with pytest.raises(DBAPIError) as info, tenant_transaction(engine, a) as conn:
+        assert conn.execute(text("SELECT session_user")).scalar_one() == a.role_name
+        for sql in statements:
+            conn.execute(text(sql.format(**names)))
+    assert info.value.orig is not None
+    assert info.value.orig.sqlstate == "42501", f"{label}: {info.value.orig}"  # insufficient_privilege
+    with tenant_transaction(engine, b) as conn:
+        assert conn.execute(text("SELECT name FROM customers")).scalars().all() == ["secret customer of beta"]
+
+
+def test_tenant_roles_are_plain_logins_with_no_memberships(
+    engine: Engine, pair: tuple[TenantInfo, TenantInfo]
+) -> None:
+    a, _ = pair
+    with engine.connect() as conn:
+        role = conn.execute(text(
+            "SELECT rolcanlogin, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls "
+            "FROM pg_roles WHERE rolname = :r"), {"r": a.role_name}).one()
+        member_of = conn.execute(text(
+            "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = :r"),
+            {"r": a.role_name}).scalar_one()
+    assert tuple(role) == (True, False, False, False, False, False, False)
+    assert member_of == 0
+
+
+def test_a_role_made_before_tenant_logins_gets_its_login_on_first_use(
+    engine: Engine, tenants: TenantService
+) -> None:
+    old = tenants.create("iso_legacy", "free")
+    with engine.begin() as conn:
+        conn.execute(text(f'ALTER ROLE "{old.role_name}" NOLOGIN'))
+    with tenant_transaction(engine, old) as conn:
+        assert conn.execute(text("SELECT session_user")).scalar_one() == old.role_name
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT rolcanlogin FROM pg_roles WHERE rolname = :r"),
+                            {"r": old.role_name}).scalar_one() is True

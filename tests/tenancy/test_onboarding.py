@@ -22,7 +22,7 @@ def _role_settings(engine: Engine, role: str) -> dict[str, str]:
         return dict(item.split("=", 1) for item in rows)
 
 
-def test_create_makes_schema_and_nologin_role(engine: Engine, tenants: TenantService) -> None:
+def test_create_makes_schema_and_a_plain_login_role(engine: Engine, tenants: TenantService) -> None:
     info = tenants.create("onb_basic", "standard", name="Basic Co")
     assert info.schema_name == "tenant_onb_basic"
     assert info.quotas["max_concurrent_workflows"] == 50
@@ -36,7 +36,7 @@ def test_create_makes_schema_and_nologin_role(engine: Engine, tenants: TenantSer
             text("SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = :r"), {"r": info.role_name}
         ).one()
     assert owner == info.role_name
-    assert (canlogin, superuser) == (False, False)
+    assert (canlogin, superuser) == (True, False)  # tenant data work logs in as this role
     settings = _role_settings(engine, info.role_name)
     assert settings["statement_timeout"] == TIER_POLICIES[Tier.STANDARD].statement_timeout
     assert settings["work_mem"] == TIER_POLICIES[Tier.STANDARD].work_mem
