@@ -161,7 +161,9 @@ def test_required_credentials_are_declared_with_where_they_go(
 ) -> None:
     declared = parsed(spec_id).spec.credentials
     assert [(c.name, c.location, c.wire_name) for c in declared] == credentials
-    assert declared[0].command("acme") == f'printf %s "$VALUE" | erp credentials set acme {declared[0].name}'
+    assert declared[0].command("acme", "erp") == (
+        f'printf %s "$VALUE" | erp credentials set acme {declared[0].name} --sdk erp'
+    )
 
 
 def test_xero_tenant_header_credential_names_its_purpose() -> None:

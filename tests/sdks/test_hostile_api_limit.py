@@ -28,7 +28,7 @@ def cli_ready_tenant(cli: ErpCli, new_tenant: Callable[..., str], mock_erp: Mock
     """A tenant with the mock ERP's SDK built and activated through the CLI, credentials and egress set."""
     tenant = new_tenant(prefix)
     for name, secret in (("token", ERP_AUTH["acme"].token), ("x_erp_tenant", "acme")):
-        assert cli("credentials", "set", tenant, name, input=secret).code == 0
+        assert cli("credentials", "set", tenant, name, "--sdk", "mock_erp", input=secret).code == 0
     assert cli("tenant", "allow-egress", tenant, f"127.0.0.1:{mock_erp.port}").code == 0
     built = cli("sdk", "build", tenant, "--spec", str(spec), "--json", timeout=600)
     assert built.code == 0, built.stderr

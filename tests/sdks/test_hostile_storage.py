@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from erp_platform.credentials import CredentialStore
 from erp_platform.sdks import SdkService
 from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
+from tests.sdks.conftest import store_mock_credentials
 from tests.support.cli import ErpCli
 
 
@@ -91,6 +93,8 @@ def test_prune_deletes_only_unusable_versions_of_the_tenants_own_sdk(
         assert build(cli, owner, variant(spec_file, n))["version"] == n
     build(cli, neighbour, variant(spec_file, 1))
     assert cli("sdk", "revoke", neighbour, "mock_erp", "1").code == 0
+    for name, secret in (("token", "tok-acme"), ("x_erp_tenant", "acme")):  # activation needs the SDK's credentials
+        assert cli("credentials", "set", owner, name, "--sdk", "mock_erp", input=secret).code == 0
     assert cli("sdk", "activate", owner, "mock_erp", "3").code == 0
     for version in ("1", "2"):
         assert cli("sdk", "revoke", owner, "mock_erp", version).code == 0
@@ -162,9 +166,11 @@ compatibility:
 
 
 def test_prune_keeps_a_version_a_workflow_pins(
-    engine: Engine, service: SdkService, mock_spec: bytes, new_tenant: Callable[..., str]
+    engine: Engine, service: SdkService, credentials: CredentialStore, mock_spec: bytes,
+    new_tenant: Callable[..., str],
 ) -> None:
     tenant = new_tenant("sq_pin")
+    store_mock_credentials(credentials, tenant)
     first = service.build(tenant, mock_spec, filename="openapi.json")
     service.activate(tenant, first.name, first.version)
     registry = WorkflowRegistry(engine, registry_catalog_factory(engine))

@@ -35,7 +35,7 @@ def test_full_batches_are_written_at_once_and_the_rest_on_close(engine: Engine) 
     recorder.close()
     assert _paths(engine, "rec-1") == ["/customers/0", "/customers/1", "/customers/2"]
     with Session(engine) as session:
-        row = session.scalars(select(SdkRequest).where(SdkRequest.run_id == "rec-1")).first()
+        row = session.scalars(select(SdkRequest).where(SdkRequest.run_id == "rec-1").order_by(SdkRequest.id)).first()
     assert row is not None
     assert (row.tenant_slug, row.sdk_name, row.sdk_version, row.operation, row.method, row.host, row.status,
             row.bytes, row.ms, row.attempt, row.error) == (
