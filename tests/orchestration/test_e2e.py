@@ -20,6 +20,7 @@ import yaml
 
 from erp_platform.demo import workflow_text
 from erp_platform.orchestration._workspace import workspace_target
+from tests.orchestration.workflows import small_sync
 from tests.support.database import fresh_database
 from tests.support.stack import Stack, running_stack, wait_until
 
@@ -304,25 +305,7 @@ def _dead(pid: int) -> bool:
         return True
 
 
-SMALL = """
-id: small_sync
-activities:
-  - id: customers
-    type: extract
-    config: {sdk: mock_erp, operation: list_customers, page_size: 100}
-  - id: load
-    type: load
-    config:
-      table: small_customers
-      business_key: [customer_id]
-      mapping:
-        columns:
-          - {source: id, target: customer_id, type: bigint, nullable: false}
-          - {source: name, target: name, type: text}
-steps:
-  - {activity: customers}
-  - {activity: load, depends_on: [customers]}
-"""
+SMALL = small_sync("small_customers")
 
 
 def _chromium(url: str, *, screenshot: Path | None = None) -> str:

@@ -13,27 +13,10 @@ from sqlalchemy import text
 from erp_platform import InvalidInputError, TenantIsolationError
 from erp_platform.orchestration._io_manager import ErpIOManager, key_for_path
 from erp_platform.orchestration._launch import run_failure_message, wait_for_run
+from tests.orchestration.workflows import small_sync
 from tests.support.stack import Stack
 
-SMALL = """
-id: small_sync
-activities:
-  - id: customers
-    type: extract
-    config: {sdk: mock_erp, operation: list_customers, page_size: 100}
-  - id: load
-    type: load
-    config:
-      table: customers
-      business_key: [customer_id]
-      mapping:
-        columns:
-          - {source: id, target: customer_id, type: bigint, nullable: false}
-          - {source: name, target: name, type: text}
-steps:
-  - {activity: customers}
-  - {activity: load, depends_on: [customers]}
-"""
+SMALL = small_sync()
 
 
 @pytest.fixture(scope="module")

@@ -15,29 +15,12 @@ from erp_platform import InvalidInputError, TenantIsolationError
 from erp_platform.orchestration import tenant_code_dir
 from erp_platform.orchestration._launch import run_failure_message, tenant_workspace, wait_for_run
 from erp_platform.orchestration._tenant_code import load_tenant_code
+from tests.orchestration.workflows import small_sync
 from tests.support.stack import Stack
 
 A, B = "res_acme", "res_globex"
 
-SMALL = """
-id: small_sync
-activities:
-  - id: customers
-    type: extract
-    config: {sdk: mock_erp, operation: list_customers, page_size: 100}
-  - id: load
-    type: load
-    config:
-      table: customers
-      business_key: [customer_id]
-      mapping:
-        columns:
-          - {source: id, target: customer_id, type: bigint, nullable: false}
-          - {source: name, target: name, type: text}
-steps:
-  - {activity: customers}
-  - {activity: load, depends_on: [customers]}
-"""
+SMALL = small_sync()
 
 # What the README shows a data engineer: a plain Dagster asset that takes the tenant's SDK resource.
 TOP_CUSTOMERS = f'''
