@@ -26,7 +26,7 @@ from erp_platform.sandbox._protocol import RESERVED_PARAMS, FieldKind
 from erp_platform.transforms import FIELD_KIND_TYPES
 from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
 from erp_platform.workflows._scope import tenant_id_for
-from sdk_builder import CredentialRequirement
+from sdk_builder import CredentialRequirement, Pagination, PaginationStyle
 
 _READS = frozenset({"GET", "HEAD"})
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -229,16 +229,9 @@ class _SpecPagination(_Loose):
 
     def detail(self) -> str:
         """The style with its parameters, as `erp sdk show` prints it."""
-        if self.style == "none":
-            return "none"
-        parts = [p for p in (self.position_param, self.size_param) if p]
-        if self.next_path:
-            parts.append(f"next={self.next_path}")
-        if self.has_more_path:
-            parts.append(f"while {self.has_more_path}")
-        if self.fixed_page_size:
-            parts.append(f"{self.fixed_page_size}/page")
-        return self.style + (f"({', '.join(parts)})" if parts else "")
+        return Pagination(style=PaginationStyle(self.style), size_param=self.size_param,
+                          position_param=self.position_param, next_path=self.next_path,
+                          has_more_path=self.has_more_path, fixed_page_size=self.fixed_page_size).detail()
 
 
 class _SpecIncremental(_Loose):

@@ -174,6 +174,19 @@ class Pagination(BaseModel):
         None, description="server page size when the client cannot choose one (page-only paging)"
     )
 
+    def detail(self) -> str:
+        """The style with its parameters, as `erp sdk show` prints it: ``page(page, pageSize)``, ``none``."""
+        if self.style is PaginationStyle.NONE:
+            return self.style.value
+        parts = [p for p in (self.position_param, self.size_param) if p]
+        if self.next_path:
+            parts.append(f"next={self.next_path}")
+        if self.has_more_path:
+            parts.append(f"while {self.has_more_path}")
+        if self.fixed_page_size:
+            parts.append(f"{self.fixed_page_size}/page")
+        return self.style.value + (f"({', '.join(parts)})" if parts else "")
+
 
 class IncrementalMode(StrEnum):
     """How ``_since`` reaches the server."""

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sdk_builder import CredentialRequirement, Operation, OperationEvidence, PaginationStyle, SkippedOperation
+from sdk_builder import CredentialRequirement, Operation, OperationEvidence, SkippedOperation
 
 SdkStatus = Literal["TESTING", "ACTIVE", "REVOKED", "FAILED"]
 TestTarget = Literal["mock_erp", "sample_responses"]
@@ -85,17 +85,7 @@ class OperationDecisions(BaseModel):
     @classmethod
     def of(cls, op: Operation) -> OperationDecisions:
         """The decisions of one list operation of an SdkSpec."""
-        pg = op.pagination
-        paging = pg.style.value
-        if pg.style is not PaginationStyle.NONE:
-            parts = [p for p in (pg.position_param, pg.size_param) if p]
-            if pg.next_path:
-                parts.append(f"next={pg.next_path}")
-            if pg.has_more_path:
-                parts.append(f"while {pg.has_more_path}")
-            if pg.fixed_page_size:
-                parts.append(f"{pg.fixed_page_size}/page")
-            paging += f"({', '.join(parts)})" if parts else ""
+        paging = op.pagination.detail()
         inc = op.incremental
         incremental = None
         if inc is not None:
