@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         "ports on every host); unset: free ports picked at start",
     )
 
+    rate_limit_lease_seconds: float = Field(
+        0.25, ge=0, le=5,
+        description="run workers take rate-limit tokens in batches of up to this many seconds of the tenant's "
+        "rate (one database transaction per batch, unused tokens given back); 0: one transaction per request",
+    )
+
     spec_max_bytes: int = Field(
         64 * 1024 * 1024, gt=0, description="largest spec file `erp sdk build` reads, in bytes"
     )

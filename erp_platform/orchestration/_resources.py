@@ -135,7 +135,8 @@ class ErpSdkResource(dg.ConfigurableResource["ErpSdkResource"]):
         if service is None:
             # one service per workflow and run: sessions opened together (parallel page reads) share the
             # component it verified once, and the workflow's rate limits
-            limiter = PostgresRateLimiter(plat.engine, workflow=workflow, sdks=sdks)
+            limiter = PostgresRateLimiter(plat.engine, workflow=workflow, sdks=sdks,
+                                          lease_seconds=plat.settings.rate_limit_lease_seconds)
             service = self._services[workflow] = SdkService.from_platform(plat, rate_limiter=limiter)
         info = service.get(self.tenant, self.sdk_name, self.sdk_version)
         if (info.spec_hash, info.wasm_hash) != (self.spec_hash, self.wasm_hash):

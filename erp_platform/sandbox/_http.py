@@ -98,8 +98,10 @@ class EgressClient:
         self._random = random.Random()
 
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections and give back rate-limit tokens taken ahead and not used."""
         self._transport.close()
+        if self._services.rate_limiter is not None:
+            self._services.rate_limiter.release()
 
     def request(
         self,

@@ -13,9 +13,15 @@ from erp_platform.sandbox._errors import RateLimited
 
 @runtime_checkable
 class RateLimiter(Protocol):
-    """Grants ``n`` requests to ``tenant``, waiting up to a bound; raises :class:`RateLimited` beyond it."""
+    """Grants ``n`` requests to ``tenant``, waiting up to a bound; raises :class:`RateLimited` beyond it.
+
+    ``release`` is called when a session closes: a limiter that takes tokens ahead (in batches) gives back
+    what it did not use.
+    """
 
     def acquire(self, tenant: str, n: int = 1) -> None: ...
+
+    def release(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -81,3 +87,6 @@ class InMemoryRateLimiter:
             self._buckets[tenant] = (tokens - n, now)
         if wait > 0:
             self._sleep(wait)
+
+    def release(self) -> None:
+        """Nothing to give back: this limiter takes each request's token when it is made."""

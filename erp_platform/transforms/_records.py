@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -81,9 +82,8 @@ def _fast_frame(
     if not schema or any(logical not in _FAST_RAW for logical in schema.values()):
         return None
     columns: list[pl.Series] = []
-    for name, logical in schema.items():
-        values = [record.get(name) for record in records]
-        if logical in (lt.BIGINT, lt.DOUBLE) and any(type(v) is bool for v in values):
+    for (name, logical), values in zip(schema.items(), _column_values(records, list(schema)), strict=True):
+        if logical in (lt.BIGINT, lt.DOUBLE) and bool in set(map(type, values)):
             return None  # JSON true/false is not a number: the checked path reports it
         try:
             column = pl.Series(name, values, dtype=_FAST_RAW[logical], strict=True)
@@ -94,33 +94,44 @@ def _fast_frame(
             if parsed is None or parsed.null_count() != column.null_count():
                 return None
             column = parsed.alias(name)
-        columns.append(column.cast(lt.dtype_of(logical)))
+        target = lt.dtype_of(logical)
+        columns.append(column if column.dtype == target else column.cast(target))
     return pl.DataFrame(columns)
+
+
+def _column_values(records: Sequence[Mapping[str, Any]], names: list[str]) -> list[Sequence[Any]]:
+    """The values of each named field, column by column (None where a record lacks the field).
+
+    Records that carry every field are transposed in C (``itemgetter`` + ``zip``); a page where some record
+    lacks one is read key by key.
+    """
+    if not records or len(names) < 2:
+        return [[record.get(name) for record in records] for name in names]
+    try:
+        rows = list(map(itemgetter(*names), records))
+    except (KeyError, TypeError):
+        return [[record.get(name) for record in records] for name in names]
+    return list(zip(*rows, strict=True))
 
 
 def _parse_temporal(column: pl.Series, logical: str) -> pl.Series | None:
     if column.null_count() == column.len():
         return pl.Series(column.name, [None] * column.len(), dtype=lt.dtype_of(logical))
+    first = column.drop_nulls().item(0)
     try:
-        millis = column.str.extract(_DOTNET_DATE, 1).cast(pl.Int64)
-        if millis.null_count() == column.null_count():  # every value is a .NET date
+        if first.startswith("/Date("):  # OData v2 / .NET dates: every value must be one
+            millis = column.str.extract(_DOTNET_DATE, 1).cast(pl.Int64)
+            if millis.null_count() != column.null_count():
+                return None  # mixed forms in one column: value by value
             stamps = pl.from_epoch(millis, time_unit="ms").dt.replace_time_zone("UTC").dt.cast_time_unit("us")
-        elif millis.null_count() == column.len():
-            stamps = column.str.to_datetime(time_unit="us", strict=False)
-            zone = getattr(stamps.dtype, "time_zone", None)
-            stamps = stamps.dt.convert_time_zone("UTC") if zone else stamps.dt.replace_time_zone("UTC")
-        else:
-            return None  # mixed forms in one column: value by value
+            return stamps.dt.date() if logical == lt.DATE else stamps
+        if logical == lt.DATE:
+            return column.str.to_date(strict=False)
+        stamps = column.str.to_datetime(time_unit="us", strict=False)
     except pl.exceptions.PolarsError:
         return None
-    if logical == lt.DATE:
-        if millis.null_count() == column.len():
-            try:
-                return column.str.to_date(strict=False)
-            except pl.exceptions.PolarsError:
-                return None
-        return stamps.dt.date()
-    return stamps
+    zone = getattr(stamps.dtype, "time_zone", None)
+    return stamps.dt.convert_time_zone("UTC") if zone else stamps.dt.replace_time_zone("UTC")
 
 
 def _checked_frame(

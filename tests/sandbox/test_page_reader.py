@@ -288,6 +288,20 @@ def test_every_parallel_request_counts_against_the_tenants_own_rate_limit(opener
     assert taken["globex"] == 10 and taken["acme"] == len(erp.urls)
 
 
+def test_closing_the_reader_gives_back_rate_limit_tokens_taken_ahead(opener: Callable[..., Opener]) -> None:
+    """Each session's HTTP client releases the limiter when it closes (a leasing limiter returns unused tokens)."""
+    released: list[int] = []
+
+    class ReleaseCounting(InMemoryRateLimiter):
+        def release(self) -> None:
+            released.append(1)
+            super().release()
+
+    open_session = opener(Erp(numbered), limiter=ReleaseCounting(rate=1000, burst=1000))
+    read(open_session, parallel=4)
+    assert open_session.opened and len(released) == len(open_session.opened)
+
+
 def test_every_request_is_recorded_in_the_trail(opener: Callable[..., Opener]) -> None:
     erp = Erp(numbered)
     open_session = opener(erp)
