@@ -19,6 +19,7 @@ import dagster as dg
 import polars as pl
 
 from erp_platform._errors import ErpPlatformError, InvalidInputError
+from erp_platform._gc import fewer_gc_passes
 from erp_platform.objectstore import tenant_key
 from erp_platform.orchestration._artifacts import SdkArtifact
 from erp_platform.orchestration._checkpoints import (
@@ -190,6 +191,7 @@ def _read_pages(
         return
     ident = step.identity
     with (
+        fewer_gc_passes(),
         PageReader(
             open_session, cfg.operation, params, page_size=page_size, parallel=cfg.parallel_requests,
             start=ckpt.next_token, max_pages=remaining,
