@@ -157,6 +157,8 @@ BAD_SETTINGS = [
      "invalid setting: ERP_SPEC_MAX_BYTES: Input should be a valid integer, unable to parse string as an integer"),
     ({"ERP_SPEC_PARSE_TIMEOUT_SECONDS": "-5"},
      "invalid setting: ERP_SPEC_PARSE_TIMEOUT_SECONDS: Input should be greater than 0"),
+    ({"ERP_RATE_LIMIT_LEASE_SECONDS": "30"},
+     "invalid setting: ERP_RATE_LIMIT_LEASE_SECONDS: Input should be less than or equal to 5"),
 ]
 
 
