@@ -167,6 +167,22 @@ def test_resume_of_a_cancelled_run_reexecutes_it(queue: QueueStack, engine: Engi
     assert queue.wait(result.new_run_id or "", DONE).status == DagsterRunStatus.SUCCESS
 
 
+def test_resume_refuses_a_failed_run_whose_steps_all_succeeded(queue: QueueStack, engine: Engine) -> None:
+    """A worker killed after its last step succeeded leaves a FAILURE run with nothing left to run."""
+    run_id = queue.submit(STANDARD)
+    assert queue.wait(run_id, DONE).status == DagsterRunStatus.SUCCESS
+    assert queue.instance is not None
+    queue.instance.report_run_failed(queue.run(run_id), "run worker lost after its last step (test)")
+    assert queue.run(run_id).status == DagsterRunStatus.FAILURE
+    with pytest.raises(ConflictError) as caught:
+        controls(queue, engine).resume(run_id)
+    assert str(caught.value) == (
+        f"run {run_id} ended FAILURE after all its steps had succeeded, so there is nothing to re-execute; "
+        f"start a new run with `erp run {STANDARD} quick`"
+    )
+    assert [a[0] for a in audit(engine, run_id)] == []  # nothing was re-executed or recorded as resumed
+
+
 def test_a_resumed_run_is_admitted_like_any_other(queue: QueueStack, engine: Engine) -> None:
     _, config = queue.gate()
     run_id = queue.submit(STANDARD, "hold", run_config=config)
