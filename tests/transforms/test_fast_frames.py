@@ -84,3 +84,17 @@ def test_empty_page_has_the_declared_schema() -> None:
 def test_values_of_another_type_are_never_coerced(bad: object) -> None:
     with pytest.raises((ConversionError, NormalisationError)):
         frame_from_records([{"n": 1}, {"n": bad}], {"n": FieldKind.INTEGER}, raw=True)
+
+
+def test_a_column_that_changes_form_after_its_first_value_is_still_read_exactly() -> None:
+    """The first value picks the parse format; a later value in another form is not lost: value by value."""
+    fields = {"at": FieldKind.DATETIME, "on": FieldKind.DATE}
+    rows = [
+        {"at": "2024-03-01T10:00:00Z", "on": "2024-03-01"},
+        {"at": "2024-03-01T10:00:00.250+01:00", "on": "2024-03-02T00:00:00Z"},
+        {"at": None, "on": None},
+    ]
+    frame = frame_from_records(rows, fields, raw=True)
+    assert frame.get_column("at").dt.epoch("ms").to_list() == [1709287200000, 1709283600250, None]
+    assert [str(d) if d else None for d in frame.get_column("on").to_list()] == ["2024-03-01", "2024-03-02", None]
+    assert str(frame.schema["at"]) == "Datetime(time_unit='us', time_zone='UTC')"
