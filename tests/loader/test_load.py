@@ -113,6 +113,20 @@ def test_merge_counts_inserted_updated_unchanged_and_batch_duplicates(engine: En
     ]
 
 
+def test_batch_duplicates_of_a_two_column_key_collapse_to_the_last_row(engine: Engine, tenant_a: TenantInfo,
+                                                                       table: str) -> None:
+    columns = [*COLUMNS, {"source": "line", "target": "line", "type": "integer"}]
+    batch = orders([1, 1, 2, 1], ["1.00", "2.00", "3.00", "4.00"]).with_columns(line=pl.Series([1, 2, 1, 1]))
+    result = load_frame(engine, tenant_a, spec(table, columns, key=["order_id", "line"]), batch, run_id="run-1",
+                        loaded_at=AT)
+    assert (result.rows_in, result.duplicates, result.inserted) == (4, 1, 3)
+    with engine.connect() as conn:
+        stored = conn.execute(text(f'SELECT order_id, line, amount FROM "{tenant_a.schema_name}"."{table}" '
+                                   "ORDER BY 1, 2")).all()
+    assert [tuple(r) for r in stored] == [(1, 1, Decimal("4.00")), (1, 2, Decimal("2.00")),
+                                          (2, 1, Decimal("3.00"))]
+
+
 def test_running_the_same_load_twice_gives_the_same_table(engine: Engine, tenant_a: TenantInfo,
                                                            table: str) -> None:
     batch = pl.concat([orders([1, 2]), orders([3], status="")])
