@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 import psycopg
+from psycopg import sql
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -169,7 +170,8 @@ def load_frame(engine: Engine, tenant: TenantInfo, spec: LoadSpec, frame: pl.Dat
                 text(f"SELECT EXISTS (SELECT 1 FROM {qualified(schema, spec.table)})")).scalar_one()
             target, stamp = (schema, spec.table), (run_id, _utc(loaded_at))
             if empty:
-                inserted, updated = _insert_all(conn, target, data, stamp=stamp, chunk_rows=chunk_rows)
+                inserted, updated = _insert_all(conn, target, data, stamp=stamp, chunk_rows=chunk_rows,
+                                                created=shape is None)
             else:
                 inserted, updated = _merge(conn, target, data, columns=columns, keys=keys, stamp=stamp,
                                            chunk_rows=chunk_rows)
@@ -217,8 +219,25 @@ def _driver(conn: Connection) -> psycopg.Connection[object]:
 
 
 def _insert_all(conn: Connection, target: tuple[str, str], data: pl.DataFrame, *,
-                stamp: tuple[str, datetime], chunk_rows: int) -> tuple[int, int]:
-    """Into an empty (locked) table, COPY the rows straight in: the merge would insert them all."""
+                stamp: tuple[str, datetime], chunk_rows: int, created: bool) -> tuple[int, int]:
+    """Into an empty (locked) table, COPY the rows straight in: the merge would insert them all.
+
+    The run columns hold one value per load. Into a table this transaction created (no one else sees it
+    before the commit) they come from column defaults set for the COPY and dropped right after it, so that
+    value is not encoded, sent and parsed once per row; the table ends up exactly as created. Into an
+    existing empty table they travel with the rows: changing its defaults would lock its readers out until
+    the commit.
+    """
+    if created:
+        dbapi, table = _driver(conn), sql.SQL(qualified(*target))
+        run_columns = [sql.Identifier(RUN_ID_COLUMN), sql.Identifier(LOADED_AT_COLUMN)]
+        set_defaults = sql.SQL(", ").join(sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(column, sql.Literal(value))
+                                          for column, value in zip(run_columns, stamp, strict=True))
+        dbapi.execute(sql.SQL("ALTER TABLE {} {}").format(table, set_defaults))
+        copy_frame(dbapi, qualified(*target), data.columns, data, chunk_rows=chunk_rows)
+        drop_defaults = sql.SQL(", ").join(sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(c) for c in run_columns)
+        dbapi.execute(sql.SQL("ALTER TABLE {} {}").format(table, drop_defaults))
+        return data.height, 0
     stamped = data.with_columns(
         pl.lit(stamp[0], dtype=pl.String()).alias(RUN_ID_COLUMN),
         pl.lit(stamp[1], dtype=pl.Datetime("us", "UTC")).alias(LOADED_AT_COLUMN),
