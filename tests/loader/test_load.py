@@ -437,3 +437,10 @@ def test_the_load_logs_in_as_the_tenant_role_not_the_platform(
             f'SELECT DISTINCT written_by FROM "{tenant_a.schema_name}"."{table}" WHERE order_id > 1'
         )).scalars().all()
     assert writers == [tenant_a.role_name]
+
+
+def test_an_empty_frame_creates_an_empty_table(engine: Engine, tenant_a: TenantInfo, table: str) -> None:
+    result = load_frame(engine, tenant_a, spec(table), orders([1]).clear(), run_id="run-1", loaded_at=AT)
+    assert (result.created, result.rows_in, result.inserted) == (True, 0, 0)
+    assert rows(engine, tenant_a, table) == []
+    assert column_defaults(engine, tenant_a, table) == {}
