@@ -228,22 +228,29 @@ def _insert_all(conn: Connection, target: tuple[str, str], data: pl.DataFrame, *
     existing empty table they travel with the rows: changing its defaults would lock its readers out until
     the commit.
     """
+    dbapi, table = _driver(conn), qualified(*target)
     if created:
-        dbapi, table = _driver(conn), sql.SQL(qualified(*target))
-        run_columns = [sql.Identifier(RUN_ID_COLUMN), sql.Identifier(LOADED_AT_COLUMN)]
-        set_defaults = sql.SQL(", ").join(sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(column, sql.Literal(value))
-                                          for column, value in zip(run_columns, stamp, strict=True))
-        dbapi.execute(sql.SQL("ALTER TABLE {} {}").format(table, set_defaults))
-        copy_frame(dbapi, qualified(*target), data.columns, data, chunk_rows=chunk_rows)
-        drop_defaults = sql.SQL(", ").join(sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(c) for c in run_columns)
-        dbapi.execute(sql.SQL("ALTER TABLE {} {}").format(table, drop_defaults))
+        _set_run_defaults(dbapi, table, stamp)
+        copy_frame(dbapi, table, data.columns, data, chunk_rows=chunk_rows)
+        _set_run_defaults(dbapi, table, None)
         return data.height, 0
     stamped = data.with_columns(
         pl.lit(stamp[0], dtype=pl.String()).alias(RUN_ID_COLUMN),
         pl.lit(stamp[1], dtype=pl.Datetime("us", "UTC")).alias(LOADED_AT_COLUMN),
     )
-    copy_frame(_driver(conn), qualified(*target), stamped.columns, stamped, chunk_rows=chunk_rows)
+    copy_frame(dbapi, table, stamped.columns, stamped, chunk_rows=chunk_rows)
     return data.height, 0
+
+
+def _set_run_defaults(dbapi: psycopg.Connection[object], table: str, stamp: tuple[str, datetime] | None) -> None:
+    """Give the run columns of ``table`` the defaults ``stamp`` (run id, loaded at), or drop them (None)."""
+    columns = [sql.Identifier(RUN_ID_COLUMN), sql.Identifier(LOADED_AT_COLUMN)]
+    if stamp is None:
+        actions = [sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(column) for column in columns]
+    else:  # literals quoted by the driver: DDL takes no parameters
+        actions = [sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(column, sql.Literal(value))
+                   for column, value in zip(columns, stamp, strict=True)]
+    dbapi.execute(sql.SQL("ALTER TABLE {} {}").format(sql.SQL(table), sql.SQL(", ").join(actions)))
 
 
 def _merge(conn: Connection, target: tuple[str, str], data: pl.DataFrame, *, columns: dict[str, str],
