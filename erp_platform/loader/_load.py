@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 import psycopg
+from psycopg import sql
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -153,7 +154,7 @@ def load_frame(engine: Engine, tenant: TenantInfo, spec: LoadSpec, frame: pl.Dat
     keys = tuple(resolve_business_key(spec.business_key or (), resolved)[0])
     require_values(data, list(keys), where=where, why="is part of the business key")
     rows_in = data.height
-    data = data.unique(subset=list(keys), keep="last", maintain_order=True)
+    data = _last_row_per_key(data, keys)
     columns = mapped_schema(resolved)
     not_null = {str(c.target) for c in resolved.columns if not c.nullable}
     try:
@@ -169,7 +170,8 @@ def load_frame(engine: Engine, tenant: TenantInfo, spec: LoadSpec, frame: pl.Dat
                 text(f"SELECT EXISTS (SELECT 1 FROM {qualified(schema, spec.table)})")).scalar_one()
             target, stamp = (schema, spec.table), (run_id, _utc(loaded_at))
             if empty:
-                inserted, updated = _insert_all(conn, target, data, stamp=stamp, chunk_rows=chunk_rows)
+                inserted, updated = _insert_all(conn, target, data, stamp=stamp, chunk_rows=chunk_rows,
+                                                created=shape is None)
             else:
                 inserted, updated = _merge(conn, target, data, columns=columns, keys=keys, stamp=stamp,
                                            chunk_rows=chunk_rows)
@@ -198,6 +200,18 @@ def _lock_key(schema: str, table: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _last_row_per_key(data: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
+    """``data`` with only the last row of each business key, in order.
+
+    Counting distinct keys is cheap (one or a few columns); deduplicating rewrites every column, so it runs
+    only when some key repeats (a full extract from an ERP rarely repeats one).
+    """
+    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+    if data.select(key.n_unique()).item() == data.height:
+        return data
+    return data.unique(subset=list(keys), keep="last", maintain_order=True)
+
+
 def _driver(conn: Connection) -> psycopg.Connection[object]:
     dbapi = conn.connection.driver_connection
     assert isinstance(dbapi, psycopg.Connection)
@@ -205,14 +219,38 @@ def _driver(conn: Connection) -> psycopg.Connection[object]:
 
 
 def _insert_all(conn: Connection, target: tuple[str, str], data: pl.DataFrame, *,
-                stamp: tuple[str, datetime], chunk_rows: int) -> tuple[int, int]:
-    """Into an empty (locked) table, COPY the rows straight in: the merge would insert them all."""
+                stamp: tuple[str, datetime], chunk_rows: int, created: bool) -> tuple[int, int]:
+    """Into an empty (locked) table, COPY the rows straight in: the merge would insert them all.
+
+    The run columns hold one value per load. Into a table this transaction created (no one else sees it
+    before the commit) they come from column defaults set for the COPY and dropped right after it, so that
+    value is not encoded, sent and parsed once per row; the table ends up exactly as created. Into an
+    existing empty table they travel with the rows: changing its defaults would lock its readers out until
+    the commit.
+    """
+    dbapi, table = _driver(conn), qualified(*target)
+    if created:
+        _set_run_defaults(dbapi, table, stamp)
+        copy_frame(dbapi, table, data.columns, data, chunk_rows=chunk_rows)
+        _set_run_defaults(dbapi, table, None)
+        return data.height, 0
     stamped = data.with_columns(
         pl.lit(stamp[0], dtype=pl.String()).alias(RUN_ID_COLUMN),
         pl.lit(stamp[1], dtype=pl.Datetime("us", "UTC")).alias(LOADED_AT_COLUMN),
     )
-    copy_frame(_driver(conn), qualified(*target), stamped.columns, stamped, chunk_rows=chunk_rows)
+    copy_frame(dbapi, table, stamped.columns, stamped, chunk_rows=chunk_rows)
     return data.height, 0
+
+
+def _set_run_defaults(dbapi: psycopg.Connection[object], table: str, stamp: tuple[str, datetime] | None) -> None:
+    """Give the run columns of ``table`` the defaults ``stamp`` (run id, loaded at), or drop them (None)."""
+    columns = [sql.Identifier(RUN_ID_COLUMN), sql.Identifier(LOADED_AT_COLUMN)]
+    if stamp is None:
+        actions = [sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(column) for column in columns]
+    else:  # literals quoted by the driver: DDL takes no parameters
+        actions = [sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(column, sql.Literal(value))
+                   for column, value in zip(columns, stamp, strict=True)]
+    dbapi.execute(sql.SQL("ALTER TABLE {} {}").format(sql.SQL(table), sql.SQL(", ").join(actions)))
 
 
 def _merge(conn: Connection, target: tuple[str, str], data: pl.DataFrame, *, columns: dict[str, str],

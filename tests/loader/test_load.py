@@ -95,6 +95,35 @@ def test_creates_the_table_as_the_tenant_role(engine: Engine, tenant_a: TenantIn
         (2, Decimal("2.50"), "open", "run-1"),
         (3, Decimal("3.50"), "open", "run-1"),
     ]
+    assert run_columns(engine, tenant_a, table) == {("run-1", AT)}
+    assert column_defaults(engine, tenant_a, table) == {}  # the run columns' COPY defaults are gone
+
+
+def run_columns(engine: Engine, tenant: TenantInfo, table: str) -> set[tuple[str, datetime]]:
+    with engine.connect() as conn:
+        return {(r[0], r[1]) for r in conn.execute(text(
+            f'SELECT DISTINCT _erp_run_id, _erp_loaded_at FROM "{tenant.schema_name}"."{table}"'))}
+
+
+def column_defaults(engine: Engine, tenant: TenantInfo, table: str) -> dict[str, str]:
+    with engine.connect() as conn:
+        return {r[0]: r[1] for r in conn.execute(text(
+            "SELECT column_name, column_default FROM information_schema.columns WHERE table_schema = :s AND "
+            "table_name = :t AND column_default IS NOT NULL"), {"s": tenant.schema_name, "t": table})}
+
+
+@pytest.mark.parametrize("run_id", ["run-2", "it's run :2; DROP TABLE x; -- %s"])
+def test_run_columns_hold_the_run_whether_the_table_is_new_or_empty(engine: Engine, tenant_a: TenantInfo,
+                                                                   table: str, run_id: str) -> None:
+    later = datetime(2024, 7, 1, 8, 30, 15, 123456, tzinfo=UTC)
+    created = load_frame(engine, tenant_a, spec(table), orders([1, 2]), run_id=run_id, loaded_at=later)
+    assert created.created and run_columns(engine, tenant_a, table) == {(run_id, later)}
+    with engine.begin() as conn:
+        conn.execute(text(f'DELETE FROM "{tenant_a.schema_name}"."{table}"'))
+    refilled = load_frame(engine, tenant_a, spec(table), orders([3]), run_id="run-3", loaded_at=AT)
+    assert (refilled.created, refilled.inserted) == (False, 1)
+    assert run_columns(engine, tenant_a, table) == {("run-3", AT)}
+    assert column_defaults(engine, tenant_a, table) == {}
 
 
 def test_merge_counts_inserted_updated_unchanged_and_batch_duplicates(engine: Engine, tenant_a: TenantInfo,
@@ -111,6 +140,20 @@ def test_merge_counts_inserted_updated_unchanged_and_batch_duplicates(engine: En
         (4, Decimal("4.00"), "open", "run-2"),  # in-batch duplicate: the last row wins
         (5, Decimal("5.00"), "open", "run-2"),
     ]
+
+
+def test_batch_duplicates_of_a_two_column_key_collapse_to_the_last_row(engine: Engine, tenant_a: TenantInfo,
+                                                                       table: str) -> None:
+    columns = [*COLUMNS, {"source": "line", "target": "line", "type": "integer"}]
+    batch = orders([1, 1, 2, 1], ["1.00", "2.00", "3.00", "4.00"]).with_columns(line=pl.Series([1, 2, 1, 1]))
+    result = load_frame(engine, tenant_a, spec(table, columns, key=["order_id", "line"]), batch, run_id="run-1",
+                        loaded_at=AT)
+    assert (result.rows_in, result.duplicates, result.inserted) == (4, 1, 3)
+    with engine.connect() as conn:
+        stored = conn.execute(text(f'SELECT order_id, line, amount FROM "{tenant_a.schema_name}"."{table}" '
+                                   "ORDER BY 1, 2")).all()
+    assert [tuple(r) for r in stored] == [(1, 1, Decimal("4.00")), (1, 2, Decimal("2.00")),
+                                          (2, 1, Decimal("3.00"))]
 
 
 def test_running_the_same_load_twice_gives_the_same_table(engine: Engine, tenant_a: TenantInfo,
@@ -394,3 +437,10 @@ def test_the_load_logs_in_as_the_tenant_role_not_the_platform(
             f'SELECT DISTINCT written_by FROM "{tenant_a.schema_name}"."{table}" WHERE order_id > 1'
         )).scalars().all()
     assert writers == [tenant_a.role_name]
+
+
+def test_an_empty_frame_creates_an_empty_table(engine: Engine, tenant_a: TenantInfo, table: str) -> None:
+    result = load_frame(engine, tenant_a, spec(table), orders([1]).clear(), run_id="run-1", loaded_at=AT)
+    assert (result.created, result.rows_in, result.inserted) == (True, 0, 0)
+    assert rows(engine, tenant_a, table) == []
+    assert column_defaults(engine, tenant_a, table) == {}
