@@ -81,12 +81,14 @@ def _fast_frame(
 
     Each column is built with ``strict=True`` (a float, string or nested value in an integer column is
     refused, never truncated); booleans are the one thing polars would take as numbers, so numeric columns
-    are checked for them.
+    are checked for them. Date and time columns in the common forms are parsed by one query for the whole
+    page (each polars query has a fixed cost); a value that does not parse sends the page value by value.
     """
     schema = lt.schema_from_fields(fields)
     if not schema or any(logical not in _FAST_RAW for logical in schema.values()):
         return None
     columns: list[pl.Series] = []
+    parse: dict[str, pl.Expr] = {}
     for (name, logical), values in zip(schema.items(), _column_values(records, list(schema)), strict=True):
         if logical in (lt.BIGINT, lt.DOUBLE) and bool in set(map(type, values)):
             return None  # JSON true/false is not a number: the checked path reports it
@@ -95,13 +97,26 @@ def _fast_frame(
         except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
             return None
         if logical in (lt.DATE, lt.TIMESTAMPTZ):
-            parsed = _parse_temporal(column, logical)
-            if parsed is None or parsed.null_count() != column.null_count():
+            temporal = _temporal(column, logical)
+            if temporal is None:
                 return None
-            column = parsed.alias(name)
-        target = lt.dtype_of(logical)
-        columns.append(column if column.dtype == target else column.cast(target))
-    return pl.DataFrame(columns)
+            if isinstance(temporal, pl.Expr):
+                parse[name] = temporal.alias(name)
+            elif temporal.null_count() != column.null_count():
+                return None
+            else:
+                column = temporal.alias(name)
+        columns.append(column)
+    frame = pl.DataFrame(columns)
+    if not parse:
+        return frame
+    try:
+        parsed = frame.with_columns(parse.values())
+    except pl.exceptions.PolarsError:
+        return None
+    if any(parsed.get_column(n).null_count() != frame.get_column(n).null_count() for n in parse):
+        return None  # some value is in another form than the column's first one
+    return parsed
 
 
 def _column_values(records: Sequence[Mapping[str, Any]], names: list[str]) -> list[Sequence[Any]]:
@@ -119,27 +134,31 @@ def _column_values(records: Sequence[Mapping[str, Any]], names: list[str]) -> li
     return list(zip(*rows, strict=True))
 
 
-def _parse_temporal(column: pl.Series, logical: str) -> pl.Series | None:
+def _temporal(column: pl.Series, logical: str) -> pl.Expr | pl.Series | None:
+    """How to parse a text column into ``logical``, chosen by its first value's form.
+
+    An expression for the forms one query parses (OData v2 ``/Date(ms)/``, plain dates, UTC seconds with
+    ``Z``); otherwise the column parsed eagerly (polars infers offsets only eagerly); None when it cannot be.
+    """
+    target = lt.dtype_of(logical)
     if column.null_count() == column.len():
-        return pl.Series(column.name, [None] * column.len(), dtype=lt.dtype_of(logical))
+        return pl.lit(None, dtype=target)
     first = column.drop_nulls().item(0)
+    value = pl.col(column.name)
+    if first.startswith("/Date("):  # OData v2 / .NET dates: every value must be one
+        millis = value.str.extract(_DOTNET_DATE, 1).cast(pl.Int64)
+        stamps = pl.from_epoch(millis, time_unit="ms").dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+        return stamps.dt.date() if logical == lt.DATE else stamps
+    if logical == lt.DATE:
+        return value.str.to_date(_ISO_DATE if _ISO_DATE_RE.match(first) else None, strict=False)
+    if _ISO_UTC_SECONDS_RE.match(first):
+        return value.str.to_datetime(_ISO_UTC_SECONDS, time_unit="us", strict=False).dt.replace_time_zone("UTC")
     try:
-        if first.startswith("/Date("):  # OData v2 / .NET dates: every value must be one
-            millis = column.str.extract(_DOTNET_DATE, 1).cast(pl.Int64)
-            if millis.null_count() != column.null_count():
-                return None  # mixed forms in one column: value by value
-            stamps = pl.from_epoch(millis, time_unit="ms").dt.replace_time_zone("UTC").dt.cast_time_unit("us")
-            return stamps.dt.date() if logical == lt.DATE else stamps
-        if logical == lt.DATE:
-            return column.str.to_date(_ISO_DATE if _ISO_DATE_RE.match(first) else None, strict=False)
-        if _ISO_UTC_SECONDS_RE.match(first):  # the commonest form: a known format parses twice as fast
-            stamps = column.str.to_datetime(_ISO_UTC_SECONDS, time_unit="us", strict=False, cache=False)
-        else:
-            stamps = column.str.to_datetime(time_unit="us", strict=False)
+        inferred = column.str.to_datetime(time_unit="us", strict=False)
     except pl.exceptions.PolarsError:
         return None
-    zone = getattr(stamps.dtype, "time_zone", None)
-    return stamps.dt.convert_time_zone("UTC") if zone else stamps.dt.replace_time_zone("UTC")
+    zone = getattr(inferred.dtype, "time_zone", None)
+    return inferred.dt.convert_time_zone("UTC") if zone else inferred.dt.replace_time_zone("UTC")
 
 
 def _checked_frame(
