@@ -38,6 +38,7 @@ QUOTA_SOURCE = "max_api_calls_per_minute"
 class _Lease:
     """Tokens this process took from one bucket and has not used yet."""
 
+    spec: BucketSpec
     tokens: float = 0.0
     expires: float = 0.0
     batch: int = 1  # tokens the next batch takes (grows while leases are used up, shrinks when returned)
@@ -131,13 +132,10 @@ class PostgresRateLimiter:
     def release(self) -> None:
         """Give every leased token not used yet back to its bucket (idempotent; call when the work ends)."""
         with self._lock:
-            held = [(name, lease.tokens) for name, lease in self._leases.items() if lease.tokens > 0]
-            specs = {b.spec.name: b.spec for _, buckets in self._cache.values() for b in buckets}
+            held = [(lease.spec, lease.tokens) for lease in self._leases.values() if lease.tokens > 0]
             self._leases.clear()
-        for name, tokens in held:
-            spec = specs.get(name)
-            if spec is not None:
-                self._buckets.refund(spec, tokens)
+        for spec, tokens in held:
+            self._buckets.refund(spec, tokens)
 
     def _take(self, tenant: str, bucket: RateBucket, n: int, deadline: float) -> None:
         spec = bucket.spec
@@ -156,7 +154,7 @@ class PostgresRateLimiter:
                 self._take_from_postgres(tenant, bucket, float(n), deadline)
                 granted = n
             with self._lock:
-                lease = self._leases.setdefault(spec.name, _Lease())
+                lease = self._leases.setdefault(spec.name, _Lease(spec))
                 lease.tokens += granted - n
                 lease.expires = self._clock() + self._lease_seconds
 
@@ -177,7 +175,7 @@ class PostgresRateLimiter:
         with self._lock:
             lease = self._leases.get(spec.name)
             if lease is None:
-                lease = self._leases[spec.name] = _Lease()
+                lease = self._leases[spec.name] = _Lease(spec)
             elif lease.tokens > 0:
                 left, lease.tokens = lease.tokens, 0.0
                 lease.batch = max(1, lease.batch // 2)
@@ -204,7 +202,7 @@ class PostgresRateLimiter:
             self._buckets.refund(spec, n)
             return
         with self._lock:
-            lease = self._leases.setdefault(spec.name, _Lease())
+            lease = self._leases.setdefault(spec.name, _Lease(spec))
             lease.tokens += n
 
     def _refill_lock(self, name: str) -> threading.Lock:

@@ -125,13 +125,12 @@ def _column_values(records: Sequence[Mapping[str, Any]], names: list[str]) -> li
     Records that carry every field are transposed in C (``itemgetter`` + ``zip``); a page where some record
     lacks one is read key by key.
     """
-    if not records or len(names) < 2:
-        return [[record.get(name) for record in records] for name in names]
-    try:
-        rows = list(map(itemgetter(*names), records))
-    except (KeyError, TypeError):
-        return [[record.get(name) for record in records] for name in names]
-    return list(zip(*rows, strict=True))
+    if records and len(names) > 1:
+        try:
+            return list(zip(*map(itemgetter(*names), records), strict=True))
+        except (KeyError, TypeError):
+            pass
+    return [[record.get(name) for record in records] for name in names]
 
 
 def _temporal(column: pl.Series, logical: str) -> pl.Expr | pl.Series | None:
