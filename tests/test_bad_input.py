@@ -159,6 +159,10 @@ BAD_SETTINGS = [
      "invalid setting: ERP_SPEC_PARSE_TIMEOUT_SECONDS: Input should be greater than 0"),
     ({"ERP_RATE_LIMIT_LEASE_SECONDS": "30"},
      "invalid setting: ERP_RATE_LIMIT_LEASE_SECONDS: Input should be less than or equal to 5"),
+    ({"ERP_PAGE_WORKERS_AFTER_PAGES": "0"},
+     "invalid setting: ERP_PAGE_WORKERS_AFTER_PAGES: Input should be greater than or equal to 1"),
+    ({"ERP_PAGE_WORKERS": "sometimes"},
+     "invalid setting: ERP_PAGE_WORKERS: Input should be a valid boolean, unable to interpret input"),
 ]
 
 

@@ -67,6 +67,17 @@ class Settings(BaseSettings):
         "ports on every host); unset: free ports picked at start",
     )
 
+    page_workers: bool = Field(
+        True,
+        description="forkserver mode: a long extract reads its pages in page-worker processes (one per "
+        "parallel request, each with its own sandbox session) to use every core; false: pages are read in "
+        "the run worker",
+    )
+    page_workers_after_pages: int = Field(
+        20, ge=1, le=1_000_000,
+        description="page workers start when an extract reaches this page (each costs about 0.5 s of CPU to "
+        "open its session, more than a short extract takes)",
+    )
     rate_limit_lease_seconds: float = Field(
         0.25, ge=0, le=5,
         description="run workers take rate-limit tokens in batches of up to this many seconds of the tenant's "

@@ -31,6 +31,7 @@ from erp_platform.orchestration._checkpoints import (
 )
 from erp_platform.orchestration._guard import StepIdentity
 from erp_platform.orchestration._io_manager import local_path
+from erp_platform.orchestration._page_workers import FrameSource, WorkerPlan, worker_plan
 from erp_platform.orchestration._process import process_platform
 from erp_platform.sandbox import PageReader
 from erp_platform.tenancy import TenantInfo, tenant_transaction
@@ -111,9 +112,17 @@ def user_code_boundary(step: StepRuntime) -> Iterator[None]:
 
 # -- extract ----------------------------------------------------------------------------------------------
 def run_extract(
-    step: StepRuntime, activity: ExtractActivity, sdk: SdkArtifact, open_session: Callable[[], SdkSession]
+    step: StepRuntime,
+    activity: ExtractActivity,
+    sdk: SdkArtifact,
+    open_session: Callable[[], SdkSession],
+    *,
+    resource_fields: dict[str, Any] | None = None,
 ) -> tuple[pl.LazyFrame, dict[str, Any]]:
     """Read the operation page by page, checkpointing after each page so a resumed run continues.
+
+    ``resource_fields`` (the SDK resource's :meth:`~ErpSdkResource.declared_fields`) let page workers open
+    the same session in their own processes, where the fork server provides them (see ``_page_workers``).
 
     ``open_session`` opens the SDK in the sandbox (the code location's SDK resource: egress, credentials,
     rate limits, flags and the request audit trail apply).
@@ -152,6 +161,7 @@ def run_extract(
         _read_pages(
             step, ckpt, cfg=cfg, params=params, page_size=page_size, fields=fields, cursor_field=cursor_field,
             open_session=open_session, notes=notes, deadline=deadline,
+            worker_plan=_worker_plan(step, resource_fields, fields),
         )
         ckpt.finished = True
         save_checkpoint(plat.engine, ckpt, step.run_id)
@@ -170,6 +180,14 @@ def run_extract(
     return _scan_parts(step, ckpt, fields), metadata
 
 
+def _worker_plan(
+    step: StepRuntime, resource_fields: dict[str, Any] | None, fields: dict[str, str]
+) -> WorkerPlan | None:
+    if resource_fields is None:
+        return None
+    return worker_plan(step.run_id, step.identity.workflow, resource_fields, fields)
+
+
 def _read_pages(
     step: StepRuntime,
     ckpt: Checkpoint,
@@ -182,18 +200,25 @@ def _read_pages(
     open_session: Callable[[], SdkSession],
     notes: list[str],
     deadline: float,
+    worker_plan: WorkerPlan | None,
 ) -> None:
-    """Read the pages after the checkpoint (several at once where paging allows) and stage them as parts."""
+    """Read the pages after the checkpoint (several at once where paging allows, in page workers where the
+    fork server provides them) and stage them as parts."""
     if ckpt.pages_done and ckpt.next_token is None:
         return  # every page was read before a crash; only the finished mark is missing
     remaining = None if cfg.max_pages is None else cfg.max_pages - ckpt.pages_done
     if remaining is not None and remaining <= 0:
         return
     ident = step.identity
+    first_page = ckpt.pages_done
+
+    def open_source() -> FrameSource:
+        return FrameSource(open_session(), fields, first_page=first_page, plan=worker_plan)
+
     with (
         fewer_gc_passes(),
         PageReader(
-            open_session, cfg.operation, params, page_size=page_size, parallel=cfg.parallel_requests,
+            open_source, cfg.operation, params, page_size=page_size, parallel=cfg.parallel_requests,
             start=ckpt.next_token, max_pages=remaining,
         ) as reader,
         _PartWriter(step, ckpt, cursor_field, rows_per_part=cfg.checkpoint_rows) as writer,
@@ -208,11 +233,8 @@ def _read_pages(
             if page.paging_note:
                 step.context.log.warning(page.paging_note)
                 notes.append(page.paging_note)
-            frame = frame_from_records(
-                page.records, fields, raw=not page.normalised, where=f"{cfg.operation} page {pages_read + 1}"
-            )
             pages_read += 1
-            writer.add(frame, pages_read, page.next)
+            writer.add(page.frame, pages_read, page.next)
 
 
 class _PartWriter:

@@ -223,7 +223,8 @@ def _extract_asset(
         erp: ErpSdkResource = getattr(context.resources, resource)
         with user_code_boundary(step):
             frame, metadata = run_extract(
-                step, activity, sdk, lambda: erp.open_session(run_id=step.run_id, workflow=identity.workflow)
+                step, activity, sdk, lambda: erp.open_session(run_id=step.run_id, workflow=identity.workflow),
+                resource_fields=erp.declared_fields(),
             )
             results = extract_checks(frame, int(metadata["erp/records"]), keys)
         yield dg.Output(frame, metadata=metadata)

@@ -9,7 +9,9 @@ opens connections itself, so forking is safe.
 Protocol: one JSON request per connection on a Unix socket (mode 0600), one JSON reply.
 ``{"op": "launch_run", "run_id": ...}`` -> ``{"ok": true, "pid": N}``; ``{"op": "status", "pid": N}``;
 ``{"op": "terminate", "pid": N}``; ``{"op": "code_server", "location": ..., "attribute": ..., "socket": ...}``;
-``{"op": "ping"}``. Only these operations exist: the socket cannot be used to run arbitrary code.
+``{"op": "page_worker", "socket": ..., "tenant": ...}`` (a process reading an extract's pages for the run
+worker listening at ``socket``); ``{"op": "ping"}``. Only these operations exist: the socket cannot be used
+to run arbitrary code.
 """
 
 from __future__ import annotations
@@ -134,7 +136,8 @@ class ForkServer:
             run_id = str(request["run_id"])
             if not run_id.replace("-", "").isalnum():
                 return {"ok": False, "error": f"invalid run id {run_id!r}"}
-            pid = self._fork("run", run_id, listener, lambda: _run_worker(run_id))
+            fork_socket = str(self.socket_path)
+            pid = self._fork("run", run_id, listener, lambda: _run_worker(run_id, fork_socket))
             return {"ok": True, "pid": pid}
         if op == "code_server":
             location, attribute, sock = (
@@ -145,6 +148,14 @@ class ForkServer:
             pid = self._fork(
                 "code_server", location, listener, lambda: _code_server(location, attribute, sock)
             )
+            return {"ok": True, "pid": pid}
+        if op == "page_worker":
+            tenant, sock = str(request["tenant"]), str(request["socket"])
+            if not tenant.replace("_", "").replace("-", "").isalnum():
+                return {"ok": False, "error": f"invalid tenant {tenant!r}"}
+            if not os.path.isabs(sock):
+                return {"ok": False, "error": f"the page worker socket must be an absolute path, got {sock!r}"}
+            pid = self._fork("page_worker", tenant, listener, lambda: _page_worker(sock, tenant))
             return {"ok": True, "pid": pid}
         if op == "status":
             child = self.children.get(int(request["pid"]))
@@ -251,17 +262,28 @@ def _read_line(conn: socket.socket, limit: int = 65536) -> bytes:
     return data
 
 
-def _run_worker(run_id: str) -> int:
+def _run_worker(run_id: str, fork_socket: str) -> int:
     """Child: execute one Dagster run in this (forked, warm) process, as `dagster api execute_run` would."""
     from dagster import DagsterInstance
     from dagster._cli.api import _execute_run_command_body
     from dagster._utils.interrupts import capture_interrupts, setup_interrupt_handlers
+
+    from erp_platform.orchestration._page_workers import FORKED_BY_ENV
+
+    os.environ[FORKED_BY_ENV] = fork_socket  # extracts may ask this server for page workers
 
     setup_interrupt_handlers()  # SIGTERM (cancel) interrupts the run cleanly, like `dagster api execute_run`
     with capture_interrupts(), DagsterInstance.get() as instance:
         return _execute_run_command_body(
             run_id, instance, lambda _event: None, set_exit_code_on_failure=False
         )
+
+
+def _page_worker(sock: str, tenant: str) -> int:
+    """Child: read one extract's pages for the run worker listening at ``sock`` (see ``_page_workers``)."""
+    from erp_platform.orchestration._page_workers import serve_page_worker
+
+    return serve_page_worker(sock, tenant)
 
 
 def _code_server(location: str, attribute: str, sock: str) -> int:

@@ -107,6 +107,10 @@ class ErpSdkResource(dg.ConfigurableResource["ErpSdkResource"]):
                 return method
         return super().__getattr__(name)  # type: ignore[misc]
 
+    def declared_fields(self) -> dict[str, Any]:
+        """The resource's fields, to build the same resource in another process (a page worker)."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
     def open_session(self, *, run_id: str | None, workflow: str | None = None) -> SdkSession:
         """A new sandbox session of this version, with every platform rule applied (the caller closes it).
 

@@ -45,7 +45,7 @@ from erp_platform.sandbox._native import NativeComponent
 from erp_platform.sandbox._normalise import normalise_records
 from erp_platform.sandbox._protocol import FieldKind, GuestError, GuestPage, ParseMode
 from erp_platform.sandbox._ratelimit import BucketConfig, InMemoryRateLimiter, RateLimiter
-from erp_platform.sandbox._reader import PageReader
+from erp_platform.sandbox._reader import FetchedPage, PageReader, PageSource
 from erp_platform.sandbox._recorder import InMemoryRequestRecorder, RequestRecord, RequestRecorder
 from erp_platform.sandbox._results import CallStats, LogLine, PageResult, RawPageResult
 from erp_platform.sandbox._runtime import LoadedComponent, SandboxRuntime
@@ -64,6 +64,7 @@ __all__ = [
     "EgressDenied",
     "EgressPolicy",
     "EmptySelectionError",
+    "FetchedPage",
     "FieldKind",
     "FuelExhausted",
     "GuestError",
@@ -84,6 +85,7 @@ __all__ = [
     "OutputTooLarge",
     "PageReader",
     "PageResult",
+    "PageSource",
     "PagingLoopError",
     "ParseMode",
     "RateLimited",

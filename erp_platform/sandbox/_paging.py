@@ -23,6 +23,9 @@ from erp_platform.sandbox._errors import CallContext, PagingLoopError
 from erp_platform.sandbox._protocol import PARAM_MODE, PARAM_NEXT
 from erp_platform.sandbox._selection import mask_token
 
+#: records in a page, its first and its last record as sorted JSON
+PageShape = tuple[int, bytes, bytes]
+
 
 @dataclass
 class _PagingChain:
@@ -32,7 +35,7 @@ class _PagingChain:
     pages: int = 0
     tokens: dict[str, int] = field(default_factory=dict)  # token -> page that returned it
     last_token: str | None = None
-    last_shape: tuple[int, bytes, bytes] | None = None  # records, first and last record as sorted JSON
+    last_shape: PageShape | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,21 @@ class PagingGuard:
         Raises:
             PagingLoopError: the page returned a continuation token an earlier page of the run returned.
         """
+        note = self.check_shape(operation, params, page_shape(records), following)
+        if note is not None:
+            return GuardedPage(records=[], next=None, note=note)
+        return GuardedPage(records=records, next=following)
+
+    def check_shape(
+        self, operation: str, params: Mapping[str, Any] | None, shape: PageShape | None, following: str | None
+    ) -> str | None:
+        """:meth:`check` for a page known by its :func:`page_shape` (records parsed in another process).
+
+        Returns the note ending paging when the page repeats the previous one (drop its records), else None.
+
+        Raises:
+            PagingLoopError: as :meth:`check`.
+        """
         values = dict(params or {})
         token = values.pop(PARAM_NEXT, None)
         values.pop(PARAM_MODE, None)
@@ -74,16 +92,14 @@ class PagingGuard:
                 chain.tokens[str(token)] = 0
             self._chains[operation] = chain
         chain.pages += 1
-        # distinct pages never share both ends
-        shape = (len(records), _canonical(records[0]), _canonical(records[-1])) if records else None
-        if shape is not None and shape == chain.last_shape:
+        if shape is not None and shape == chain.last_shape:  # distinct pages never share both ends
             note = (
-                f"page {chain.pages} of operation {operation!r} repeated page {chain.pages - 1} ({len(records)} "
+                f"page {chain.pages} of operation {operation!r} repeated page {chain.pages - 1} ({shape[0]} "
                 f"records, the same first and last record): the ERP does not advance on the continuation "
                 f"({mask_token(token)}); paging ended after page {chain.pages - 1}"
             )
             self._chains.pop(operation, None)
-            return GuardedPage(records=[], next=None, note=note)
+            return note
         if following is not None and following in chain.tokens:
             self._chains.pop(operation, None)
             raise PagingLoopError(
@@ -96,7 +112,13 @@ class PagingGuard:
         if following is not None:
             chain.tokens[following] = chain.pages
         chain.last_token, chain.last_shape = following, shape
-        return GuardedPage(records=records, next=following)
+        return None
+
+
+def page_shape(records: list[Any]) -> PageShape | None:
+    """What the guard compares between pages: the number of records and the first and last record (as
+    sorted JSON); None for an empty page. Take it before the records are changed in place."""
+    return (len(records), _canonical(records[0]), _canonical(records[-1])) if records else None
 
 
 def following_token(token: str | None, page_size: int) -> str | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from erp_platform.sandbox._paging import PageShape, page_shape
 from erp_platform.sandbox._protocol import FieldKind
 
 
@@ -64,3 +65,11 @@ class RawPageResult:
     entity: str | None
     stats: CallStats = field(compare=False)
     paging_note: str | None = field(default=None, compare=False)
+
+    def paging_shape(self) -> PageShape | None:
+        """What the paging guard compares with the page before (see :func:`page_shape`)."""
+        return page_shape(self.records)
+
+    def ended(self, note: str) -> RawPageResult:
+        """This page as paging ended at it (it repeated the page before): no records, no next token."""
+        return replace(self, records=[], next=None, paging_note=note)

@@ -163,6 +163,10 @@ class SdkSession:
             paging_note=self._mask.optional(raw.note),
         )
 
+    def fetch_page(self, operation: str, params: dict[str, Any], number: int) -> RawPageResult:
+        """One raw page without paging guard: the session as a :class:`PageSource` of a :class:`PageReader`."""
+        return self.call_raw(operation, params, guard=False)
+
     def iter_pages(
         self, operation: str, params: Mapping[str, Any] | None = None, *, max_pages: int | None = None
     ) -> Iterator[PageResult]:

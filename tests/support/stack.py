@@ -102,19 +102,22 @@ class Stack:
 
 @contextmanager
 def running_stack(pg_url: str, home: Path, *, rows: int = 300, webserver: bool = False,
-                  port: int | None = None, process_mode: str = "forkserver", split: bool = False) -> Iterator[Stack]:
+                  port: int | None = None, process_mode: str = "forkserver", split: bool = False,
+                  env: dict[str, str] | None = None) -> Iterator[Stack]:
     """Start the mock ERP and the local Dagster stack on ``pg_url`` / ``home``; stop everything after.
 
     ``process_mode`` is ``ERP_PROCESS_MODE``: ``forkserver`` (the default) or ``stock`` (Dagster's
     DefaultRunLauncher and one ``dagster code-server start`` per tenant over TCP). ``split`` (stock only)
     runs the deployment of docker-compose.yml on one machine: a "workers host" (code servers and runs, its
     own ERP_HOME) and a "control host" (webserver and daemon, ``--no-workers``, another ERP_HOME) that share
-    nothing but the database, the object store and the credential key, and talk gRPC over TCP.
+    nothing but the database, the object store and the credential key, and talk gRPC over TCP. ``env`` adds
+    settings every process of the stack reads.
     """
     saved = dict(os.environ)  # Dagster reads its instance settings from the environment: restore it after
     os.environ["ERP_HOME"] = str(home)
     os.environ["ERP_DATABASE_URL"] = pg_url
     os.environ["ERP_PROCESS_MODE"] = process_mode
+    os.environ.update(env or {})  # further ERP_* settings of every process of the stack
     if split:
         import base64
 
