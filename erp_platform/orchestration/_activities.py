@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,7 @@ from erp_platform.orchestration._checkpoints import (
 )
 from erp_platform.orchestration._guard import StepIdentity
 from erp_platform.orchestration._io_manager import local_path
-from erp_platform.orchestration._page_workers import FrameSource, WorkerPlan, worker_plan
+from erp_platform.orchestration._page_workers import FrameSource, WorkerPlan, WorkerPool, worker_plan, workers_for
 from erp_platform.orchestration._process import process_platform
 from erp_platform.sandbox import PageReader
 from erp_platform.tenancy import TenantInfo, tenant_transaction
@@ -211,11 +211,13 @@ def _read_pages(
         return
     ident = step.identity
     first_page = ckpt.pages_done
+    workers = WorkerPool(worker_plan, workers_for(cfg.parallel_requests)) if worker_plan is not None else None
 
     def open_source() -> FrameSource:
-        return FrameSource(open_session(), fields, first_page=first_page, plan=worker_plan)
+        return FrameSource(open_session(), fields, first_page=first_page, workers=workers)
 
     with (
+        workers or nullcontext(),  # closed after the reader: no fetch is in flight by then
         fewer_gc_passes(),
         PageReader(
             open_source, cfg.operation, params, page_size=page_size, parallel=cfg.parallel_requests,

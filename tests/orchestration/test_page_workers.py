@@ -23,7 +23,7 @@ from sqlalchemy import text
 from erp_platform._errors import ErpPlatformError, TenantIsolationError
 from erp_platform.mock_erp import FaultRule
 from erp_platform.orchestration._forkclient import call
-from erp_platform.orchestration._page_workers import FramedPage, FrameSource, WorkerPlan
+from erp_platform.orchestration._page_workers import FramedPage, FrameSource, WorkerPlan, WorkerPool, workers_for
 from erp_platform.orchestration._process import LOCATION_TENANT_ENV
 from erp_platform.orchestration._resources import active_sdks
 from erp_platform.sandbox import PageReader
@@ -96,7 +96,7 @@ def test_a_long_extract_reads_its_pages_in_page_workers(tenants: Stack, slow_erp
     ]
     pages = -(-len(expected) // PAGE_SIZE)
     served = _served(stack, run_id)
-    assert len(served) == PARALLEL, served  # one worker per parallel slot, each closed with its count
+    assert len(served) == workers_for(PARALLEL), served  # every worker closed, with its count
     assert 0 < sum(served) < pages, served  # the first pages were read in the run worker, most in workers
     with stack.platform.engine.connect() as conn:
         recorded = conn.execute(
@@ -155,16 +155,17 @@ def test_the_fork_server_refuses_malformed_page_worker_requests(
         call(tenants.dev.socket, request_)
 
 
-def _read(stack: Stack, plan: WorkerPlan | None, monkeypatch: pytest.MonkeyPatch) -> list[FramedPage]:
+def _read(stack: Stack, plan: WorkerPlan, monkeypatch: pytest.MonkeyPatch) -> list[FramedPage]:
     monkeypatch.setenv(LOCATION_TENANT_ENV, TENANT)  # this test process stands in for the tenant's run worker
     (active,) = active_sdks(stack.platform.engine, stack.platform.tenants.get(TENANT))
     erp = active.resource
+    with WorkerPool(plan, 2) as workers:
 
-    def open_source() -> FrameSource:
-        return FrameSource(erp.open_session(run_id="page-worker-test"), FIELDS, first_page=0, plan=plan)
+        def open_source() -> FrameSource:
+            return FrameSource(erp.open_session(run_id="page-worker-test"), FIELDS, first_page=0, workers=workers)
 
-    with PageReader(open_source, "list_customers", {"_page_size": 10}, page_size=10, parallel=2) as reader:
-        return list(reader)
+        with PageReader(open_source, "list_customers", {"_page_size": 10}, page_size=10, parallel=2) as reader:
+            return list(reader)
 
 
 def _ids(pages: list[FramedPage]) -> list[int]:
@@ -182,7 +183,7 @@ def test_a_slot_whose_worker_cannot_start_reads_in_the_run_worker(
     assert "page worker for tenant 'pw_acme' did not start" in caplog.text
 
 
-def test_a_slot_whose_worker_dies_reads_the_rest_in_the_run_worker(
+def test_a_worker_that_dies_is_not_used_again_and_the_pages_are_read_elsewhere(
     tenants: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     stack = tenants
@@ -190,21 +191,25 @@ def test_a_slot_whose_worker_dies_reads_the_rest_in_the_run_worker(
     (active,) = active_sdks(stack.platform.engine, stack.platform.tenants.get(TENANT))
     plan = WorkerPlan(str(stack.dev.socket), 1, active.resource.declared_fields(), "page-worker-test",
                       "paged_sync", FIELDS)
-    source = FrameSource(active.resource.open_session(run_id="page-worker-test"), FIELDS, first_page=0, plan=plan)
-    try:
-        params: dict[str, Any] = {"_page_size": 10}
-        pages = [source.fetch_page("list_customers", params, 1)]  # starts the worker; read here meanwhile
-        worker = source.worker
-        assert worker is not None
-        wait_until(lambda: worker.ready, timeout=60, what="the page worker to open its session")
-        pages.append(source.fetch_page("list_customers", {**params, "_next": pages[-1].next}, 2))
-        assert worker.ready and worker.pid is not None  # page 2 came from the worker
-        os.kill(worker.pid, signal.SIGKILL)
-        while pages[-1].next is not None:
-            pages.append(source.fetch_page("list_customers", {**params, "_next": pages[-1].next}, len(pages) + 1))
-        assert not worker.ready
-    finally:
-        source.close()
+    pages: list[FramedPage] = []
+    with WorkerPool(plan, 1) as workers:
+        (worker,) = workers.workers
+        source = FrameSource(active.resource.open_session(run_id="page-worker-test"), FIELDS, first_page=0,
+                             workers=workers)
+        try:
+            params: dict[str, Any] = {"_page_size": 10}
+            pages.append(source.fetch_page("list_customers", params, 1))  # starts the worker; read here meanwhile
+            wait_until(lambda: worker.ready, timeout=60, what="the page worker to open its session")
+            pages.append(source.fetch_page("list_customers", {**params, "_next": pages[-1].next}, 2))
+            assert worker.ready and worker.pid is not None  # page 2 came from the worker
+            os.kill(worker.pid, signal.SIGKILL)
+            while pages[-1].next is not None:
+                pages.append(
+                    source.fetch_page("list_customers", {**params, "_next": pages[-1].next}, len(pages) + 1)
+                )
+            assert not worker.ready
+        finally:
+            source.close()
     assert _ids(pages) == [r["id"] for r in stack.mock.expected_records("acme", "customers")]
     assert f"page worker {worker.pid} exited" in caplog.text
-    assert "its pages are read in the run worker from now on" in caplog.text
+    assert "its pages are read elsewhere from now on" in caplog.text
