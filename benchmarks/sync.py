@@ -2,7 +2,8 @@
 
 1. The platform: a workflow (extract through the WASM SDK -> transform in polars -> merge load) run through
    Dagster's run queue on the local stack (fork server, code server, daemon); rows/s end to end and per stage.
-   The extract reads the REST endpoint's page numbers 4 pages at a time (``parallel_requests``, default).
+   The extract reads the REST endpoint's page numbers 4 pages at a time (``parallel_requests``, default),
+   from page 20 on in page workers (at most one more than the cores).
 2. The fetch + parse ceiling: the same endpoint and page size read with httpx and parsed with orjson, no
    sandbox, no frames, no storage; one connection (pages one after another), read just before and just after
    the platform run (the mean is the ceiling: this shared machine's speed drifts by tens of percent within
@@ -26,9 +27,11 @@ Usage: ``python benchmarks/sync.py [--rows N] [--skip-dlt]`` (dlt comes from the
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -43,6 +46,7 @@ from _common import ROOT, percentile, table
 from erp_platform import Platform
 from erp_platform.config import load_settings
 from erp_platform.mock_erp import MockErpConfig, MockErpProcess
+from erp_platform.orchestration._page_workers import workers_for
 from erp_platform.registry import migrate
 from tests.support.database import fresh_database
 
@@ -246,6 +250,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", "1000000")))
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--latency-runs", type=int, default=12)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the run's ERP_HOME (logs, staged parts; about 200 MB per 1M rows) and print where")
     args = parser.parse_args()
 
     from erp_platform.orchestration._launch import launch_workflow_run, wait_for_run
@@ -255,6 +261,10 @@ def main() -> None:
     from erp_platform.workflows import WorkflowRegistry, registry_catalog_factory
 
     workdir = Path(tempfile.mkdtemp(prefix="erp-bench-sync-"))
+    if args.keep:
+        print(f"ERP_HOME of the run: {workdir / 'home'}")
+    else:
+        atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     home = workdir / "home"
     results: dict[str, object] = {"rows": args.rows}
     with fresh_database("erp_bench_sync") as url:
@@ -339,7 +349,7 @@ def main() -> None:
             "",
         ],
         [
-            "  extract through WASM (4 pages at once)",
+            f"  extract through WASM (4 pages at once, {workers_for(4)} page workers)",
             f"{steps['customers']:8.1f} s",
             f"{rows / steps['customers']:>10,.0f}",
             f"{ceiling_s / steps['customers']:.2f}x fetch + parse, 1 connection (target >= 0.5x); "

@@ -26,7 +26,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,26 @@ class _Child:
     started: float
     exit_code: int | None = None
     kill_at: float | None = None
+
+
+#: page workers alive at once on this machine (more only contend for its cores)
+MAX_PAGE_WORKERS = 2 * (os.cpu_count() or 1) + 2
+#: page workers of one tenant alive at once: one tenant's extracts never take every worker
+MAX_PAGE_WORKERS_PER_TENANT = max(1, MAX_PAGE_WORKERS // 2)
+
+
+def page_worker_refusal(children: Iterable[_Child], tenant: str) -> str | None:
+    """Why another page worker for ``tenant`` is refused now (the extract then reads in its run worker)."""
+    alive = [c for c in children if c.kind == "page_worker" and c.exit_code is None]
+    if len(alive) >= MAX_PAGE_WORKERS:
+        return f"{len(alive)} page workers are running, the most this machine runs at once ({MAX_PAGE_WORKERS})"
+    own = sum(1 for c in alive if c.name == tenant)
+    if own >= MAX_PAGE_WORKERS_PER_TENANT:
+        return (
+            f"tenant {tenant!r} has {own} page workers running, the most one tenant gets at once "
+            f"({MAX_PAGE_WORKERS_PER_TENANT}, so other tenants' extracts get theirs)"
+        )
+    return None
 
 
 @dataclass
@@ -155,6 +175,10 @@ class ForkServer:
                 return {"ok": False, "error": f"invalid tenant {tenant!r}"}
             if not os.path.isabs(sock):
                 return {"ok": False, "error": f"the page worker socket must be an absolute path, got {sock!r}"}
+            self._reap()
+            refusal = page_worker_refusal(self.children.values(), tenant)
+            if refusal is not None:
+                return {"ok": False, "error": refusal}
             pid = self._fork("page_worker", tenant, listener, lambda: _page_worker(sock, tenant))
             return {"ok": True, "pid": pid}
         if op == "status":

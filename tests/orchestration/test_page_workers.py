@@ -3,13 +3,14 @@ sandbox session, while the run worker keeps order, guards and checkpoints (``_pa
 
 Through the package's stack (forkserver mode, workers from the fourth page): the rows and the request trail
 are complete, the workers really served pages, a worker pinned to one tenant cannot open another tenant's
-SDK, the fork server refuses malformed requests, and a slot whose worker cannot start or dies reads its pages
-in the run worker."""
+SDK, one tenant cannot take every worker, the fork server refuses malformed requests, and pages whose worker
+cannot start or dies are read elsewhere."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import tempfile
@@ -23,6 +24,12 @@ from sqlalchemy import text
 from erp_platform._errors import ErpPlatformError, TenantIsolationError
 from erp_platform.mock_erp import FaultRule
 from erp_platform.orchestration._forkclient import call
+from erp_platform.orchestration._forkserver import (
+    MAX_PAGE_WORKERS,
+    MAX_PAGE_WORKERS_PER_TENANT,
+    _Child,
+    page_worker_refusal,
+)
 from erp_platform.orchestration._page_workers import FramedPage, FrameSource, WorkerPlan, WorkerPool, workers_for
 from erp_platform.orchestration._process import LOCATION_TENANT_ENV
 from erp_platform.orchestration._resources import active_sdks
@@ -116,14 +123,15 @@ def _worker(stack: Stack, tenant: str) -> tuple[int, Connection]:
     """A page worker of ``tenant`` from the stack's fork server, connected like a run worker connects."""
     folder = tempfile.mkdtemp(prefix="erp-pw-test-")
     path = os.path.join(folder, "s")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
-        listener.bind(path)
-        listener.listen(1)
-        listener.settimeout(60)
-        pid = int(call(stack.dev.socket, {"op": "page_worker", "socket": path, "tenant": tenant})["pid"])
-        sock, _ = listener.accept()
-    os.unlink(path)
-    os.rmdir(folder)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+            listener.bind(path)
+            listener.listen(1)
+            listener.settimeout(60)
+            pid = int(call(stack.dev.socket, {"op": "page_worker", "socket": path, "tenant": tenant})["pid"])
+            sock, _ = listener.accept()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return pid, Connection(sock.detach())
 
 
@@ -213,3 +221,41 @@ def test_a_worker_that_dies_is_not_used_again_and_the_pages_are_read_elsewhere(
     assert _ids(pages) == [r["id"] for r in stack.mock.expected_records("acme", "customers")]
     assert f"page worker {worker.pid} exited" in caplog.text
     assert "its pages are read elsewhere from now on" in caplog.text
+
+
+def test_one_tenant_cannot_take_every_page_worker(tenants: Stack) -> None:
+    """Page workers are the machine's: one tenant gets at most half, others still get theirs."""
+    stack = tenants
+    held = [_worker(stack, TENANT)[1] for _ in range(MAX_PAGE_WORKERS_PER_TENANT)]
+    try:
+        with pytest.raises(ErpPlatformError, match=rf"'{TENANT}' has {MAX_PAGE_WORKERS_PER_TENANT} page workers"):
+            _worker(stack, TENANT)
+        _, other = _worker(stack, OTHER)  # another tenant's extract still gets a worker
+        other.close()
+    finally:
+        for conn in held:
+            conn.close()  # each worker sees its run worker gone and exits
+    wait_until(lambda: _accepted(stack, TENANT), timeout=30, what="the tenant's workers to exit, freeing places")
+
+
+def _accepted(stack: Stack, tenant: str) -> bool:
+    try:
+        _, conn = _worker(stack, tenant)
+    except ErpPlatformError:
+        return False
+    conn.close()
+    return True
+
+
+def test_the_machine_wide_and_per_tenant_page_worker_limits() -> None:
+    def alive(tenant: str, n: int) -> list[_Child]:
+        return [_Child(pid=10_000 + i, kind="page_worker", name=tenant, started=0.0) for i in range(n)]
+
+    assert page_worker_refusal(alive("a", MAX_PAGE_WORKERS_PER_TENANT - 1), "a") is None
+    assert "most one tenant gets" in str(page_worker_refusal(alive("a", MAX_PAGE_WORKERS_PER_TENANT), "a"))
+    assert page_worker_refusal(alive("a", MAX_PAGE_WORKERS_PER_TENANT), "b") is None
+    crowd = [_Child(pid=20_000 + n, kind="page_worker", name=f"t{n}", started=0.0) for n in range(MAX_PAGE_WORKERS)]
+    assert "the most this machine runs at once" in str(page_worker_refusal(crowd, "newcomer"))
+    exited = [_Child(pid=1, kind="page_worker", name="a", started=0.0, exit_code=0)] * MAX_PAGE_WORKERS
+    runs = [_Child(pid=2, kind="run", name="a", started=0.0)] * MAX_PAGE_WORKERS
+    assert page_worker_refusal(exited + runs, "a") is None  # only page workers still running count
