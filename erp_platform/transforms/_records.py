@@ -53,9 +53,13 @@ def frame_from_records(
     if fast is not None:
         return fast
     if raw:
+        from erp_platform.sandbox._errors import NormalisationError
         from erp_platform.sandbox._normalise import normalise_records
 
-        records = normalise_records([dict(r) for r in records], {k: FieldKind(v) for k, v in fields.items()})
+        try:
+            records = normalise_records([dict(r) for r in records], {k: FieldKind(v) for k, v in fields.items()})
+        except NormalisationError as exc:  # say which page (or batch) the record is in
+            raise NormalisationError(f"{where}: {exc.detail}", context=exc.context) from None
     return _checked_frame(records, fields, where=where)
 
 

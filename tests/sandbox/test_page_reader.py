@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import polars as pl
 import pytest
 
-from erp_platform._errors import InvalidInputError
+from erp_platform._errors import ErpPlatformError, InvalidInputError
+from erp_platform.orchestration._page_workers import FrameSource
 from erp_platform.sandbox import (
     EgressPolicy,
     HostServices,
@@ -318,3 +320,49 @@ def test_parallel_out_of_range_is_refused(opener: Callable[..., Opener], paralle
     assert str(caught.value) == (
         f"parallel must be an integer from 1 to 16 (pages fetched at once), got {parallel!r}"
     )
+
+
+# -- typed frames per page (the extract's page source; page workers return the same pages) -----------------
+FIELDS = {"id": "integer", "name": "string"}
+
+
+def frame_sources(open_session: Opener) -> Callable[[], FrameSource]:
+    return lambda: FrameSource(open_session(), FIELDS, first_page=0, workers=None)
+
+
+def test_frame_pages_come_out_in_order_typed(opener: Callable[..., Opener]) -> None:
+    with PageReader(frame_sources(opener(Erp(numbered))), "list_things", {"_page_size": SIZE}, page_size=SIZE,
+                    parallel=4) as reader:
+        pages = list(reader)
+    frame = pl.concat([page.frame for page in pages])
+    assert frame.schema == pl.Schema({"id": pl.Int64(), "name": pl.String()})
+    assert frame.get_column("id").to_list() == list(range(1, TOTAL + 1))
+    assert pages[-1].next is None and all(page.paging_note is None for page in pages)
+
+
+def test_a_repeated_frame_page_ends_the_stream_with_a_note_and_no_rows(opener: Callable[..., Opener]) -> None:
+    def static(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"page": 1, "pageSize": SIZE, "pageCount": 10, "items": things(1, SIZE)})
+
+    with PageReader(frame_sources(opener(Erp(static))), "list_things", {"_page_size": SIZE}, page_size=SIZE,
+                    parallel=4) as reader:
+        pages = list(reader)
+    assert [page.frame.height for page in pages] == [SIZE, 0]
+    assert pages[-1].frame.schema == pages[0].frame.schema  # the emptied page keeps its columns
+    assert pages[-1].next is None
+    assert pages[-1].paging_note is not None and "repeated page 1" in pages[-1].paging_note
+
+
+def test_a_value_that_does_not_fit_its_field_names_the_page(opener: Callable[..., Opener]) -> None:
+    def bad_second_page(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", "1"))
+        items = things((page - 1) * SIZE + 1, SIZE)
+        if page == 2:
+            items[3]["id"] = "not a number"
+        return httpx.Response(200, json={"page": page, "pageSize": SIZE, "pageCount": 3, "items": items})
+
+    with pytest.raises(ErpPlatformError, match="list_things page 2") as caught, PageReader(
+        frame_sources(opener(Erp(bad_second_page))), "list_things", {"_page_size": SIZE}, page_size=SIZE, parallel=2
+    ) as reader:
+        list(reader)
+    assert "'id'" in str(caught.value)
