@@ -60,7 +60,7 @@ CLOSE_TIMEOUT_SECONDS = 60.0
 
 
 class PageWorkerLost(ErpPlatformError):
-    """A page worker exited or stopped answering (its slot reads pages in the run worker again)."""
+    """A page worker exited or stopped answering (the extract stops using it; its pages are read elsewhere)."""
 
     transient = True
 
