@@ -175,15 +175,10 @@ class WorkerPool:
                 self._idle.put(worker)
 
     def close(self) -> None:
-        """Close every worker (each flushes its request trail); the first error is raised."""
-        errors: list[BaseException] = []
-        for worker in self.workers:
-            try:
-                worker.close()
-            except Exception as exc:  # close every worker even if one fails
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+        """Close every worker (each flushes its request trail), even if one fails; a failure is raised."""
+        with contextlib.ExitStack() as closing:
+            for worker in self.workers:
+                closing.callback(worker.close)
 
     def _acquire(self) -> PageWorker | None:
         while any(worker.ready for worker in self.workers):

@@ -20,6 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -129,14 +130,9 @@ class PageReader(Generic[P]):
             return
         self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
-        errors: list[BaseException] = []
-        for source in self._sources:
-            try:
-                source.close()
-            except Exception as exc:  # close every source even if one fails
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+        with ExitStack() as closing:  # every source is closed even if one fails
+            for source in self._sources:
+                closing.callback(source.close)
 
     def __iter__(self) -> Iterator[P]:
         if self._closed:
