@@ -161,7 +161,7 @@ def run_extract(
         _read_pages(
             step, ckpt, cfg=cfg, params=params, page_size=page_size, fields=fields, cursor_field=cursor_field,
             open_session=open_session, notes=notes, deadline=deadline,
-            worker_plan=_worker_plan(step, resource_fields, fields),
+            plan=worker_plan(step.run_id, ident.workflow, resource_fields, fields),
         )
         ckpt.finished = True
         save_checkpoint(plat.engine, ckpt, step.run_id)
@@ -180,14 +180,6 @@ def run_extract(
     return _scan_parts(step, ckpt, fields), metadata
 
 
-def _worker_plan(
-    step: StepRuntime, resource_fields: dict[str, Any] | None, fields: dict[str, str]
-) -> WorkerPlan | None:
-    if resource_fields is None:
-        return None
-    return worker_plan(step.run_id, step.identity.workflow, resource_fields, fields)
-
-
 def _read_pages(
     step: StepRuntime,
     ckpt: Checkpoint,
@@ -200,7 +192,7 @@ def _read_pages(
     open_session: Callable[[], SdkSession],
     notes: list[str],
     deadline: float,
-    worker_plan: WorkerPlan | None,
+    plan: WorkerPlan | None,
 ) -> None:
     """Read the pages after the checkpoint (several at once where paging allows, in page workers where the
     fork server provides them) and stage them as parts."""
@@ -211,7 +203,7 @@ def _read_pages(
         return
     ident = step.identity
     first_page = ckpt.pages_done
-    workers = WorkerPool(worker_plan, workers_for(cfg.parallel_requests)) if worker_plan is not None else None
+    workers = WorkerPool(plan, workers_for(cfg.parallel_requests)) if plan is not None else None
 
     def open_source() -> FrameSource:
         return FrameSource(open_session(), fields, first_page=first_page, workers=workers)

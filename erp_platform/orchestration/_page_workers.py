@@ -110,15 +110,18 @@ class WorkerPlan:
 
 
 def worker_plan(
-    run_id: str, workflow: str | None, resource: dict[str, Any], fields: Mapping[str, str]
+    run_id: str, workflow: str | None, resource: dict[str, Any] | None, fields: Mapping[str, str]
 ) -> WorkerPlan | None:
     """Page workers for an extract of this run worker, when the fork server that forked it provides them
-    (forkserver mode, ``ERP_PAGE_WORKERS`` on); None: pages are read in this process."""
+    (forkserver mode, ``ERP_PAGE_WORKERS`` on) and the SDK resource's fields are known; None: pages are read
+    in this process."""
     from erp_platform.orchestration._process import process_platform
 
     path = os.environ.get(FORKED_BY_ENV)
+    if resource is None or not path:
+        return None
     settings = process_platform().settings
-    if not path or not settings.page_workers or settings.process_mode != "forkserver" or not Path(path).exists():
+    if not settings.page_workers or settings.process_mode != "forkserver" or not Path(path).exists():
         return None
     return WorkerPlan(path, settings.page_workers_after_pages, resource, run_id, workflow, dict(fields))
 
